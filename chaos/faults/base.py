@@ -1,0 +1,65 @@
+"""The fault contract: a FaultType plans Actions; each Action applies, verifies, reverts.
+
+Every Action's `record()` is written to the journal *before* `apply()` runs, and must be
+enough to revert it later without a platform (`pipechaos rollback` after a SIGKILL):
+URLs, pids, file paths, toxic names.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from chaos.platforms.base import Platform
+    from chaos.spec.models import TargetSpec
+
+
+class FaultNotEffective(Exception):
+    """verify() found that the fault did not take effect (exit 3)."""
+
+
+class FaultParams(BaseModel):
+    """Base of every fault type's parameter model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class FaultEnv:
+    """What a fault may use when its occurrence starts."""
+
+    target: TargetSpec
+    platform: Platform
+    rng: random.Random  # seeded from the plan seed and the occurrence id
+    run_dir: Path
+    duration_s: float | None  # the occurrence's duration (None for instant faults)
+
+
+class Action(Protocol):
+    fault: str  # the fault type's name, used by restore()
+
+    def describe(self) -> str: ...
+    def record(self) -> dict[str, Any]: ...
+    def apply(self) -> None: ...
+    def verify(self) -> None: ...
+    def revert(self) -> None: ...
+
+
+class FaultType(Protocol):
+    name: ClassVar[str] | str
+    Params: type[FaultParams]
+    instant: bool  # no duration: the fault is a one-shot event (pod.kill, pod.crash)
+    description: str
+
+    def validate(self, params: FaultParams, target: TargetSpec) -> list[str]:
+        """Semantic errors against the target (field name first), [] when fine."""
+        ...
+
+    def actions(self, params: FaultParams, env: FaultEnv) -> list[Action]: ...
+
+    def restore(self, record: dict[str, Any]) -> Action: ...

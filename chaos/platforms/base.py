@@ -1,0 +1,77 @@
+"""Where a target runs. Local (process supervisor) now; Kubernetes later.
+
+A platform owns the pods, the proxy server and address resolution. Faults and probes
+reach the target only through this interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from chaos.spec.models import TargetSpec
+
+
+class PlatformError(Exception):
+    """The target could not be started or reached (exit 3)."""
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str  # new on every restart: <component>-<index>-<4 hex>
+    component: str
+    index: int  # replica slot
+    labels: dict[str, str] = field(default_factory=dict)
+    pid: int | None = None  # local platform only
+    ready: bool = False
+    started_ns: int = 0
+
+
+@dataclass(frozen=True)
+class CertificateSwap:
+    """Undo information for rotate_certificate (journal-safe: plain paths)."""
+
+    service: str
+    cert_path: str
+    key_path: str
+    backup_cert_path: str
+    backup_key_path: str
+    reload_pid: int | None
+
+
+class Platform(Protocol):
+    def __init__(self, target: TargetSpec, run_dir: Path, bug: str | None) -> None: ...
+
+    def up(self) -> None:
+        """Start (or connect to) every component and the proxies; wait until ready."""
+
+    def down(self) -> None:
+        """Stop everything this platform started. Idempotent."""
+
+    def resolve(self, text: str) -> str:
+        """Replace ${component:...}, ${proxy:...}, ${proxy_api} references."""
+
+    def proxy_api(self) -> str:
+        """Base URL of the Toxiproxy-compatible API, e.g. http://127.0.0.1:8474."""
+
+    def pods(self, selector: dict[str, str]) -> list[Pod]:
+        """Live pods whose labels include every selector pair, sorted by name."""
+
+    def kill(self, pod: Pod, signal: str, grace_s: float) -> None: ...
+
+    def pause(self, pod: Pod) -> None: ...
+
+    def resume(self, pod: Pod) -> None: ...
+
+    def wait_replacement(self, old: Pod, timeout_s: float) -> Pod:
+        """Block until a new, ready pod holds `old`'s slot; raise PlatformError."""
+
+    def admin_url(self, pod: Pod, port: str) -> str:
+        """Address of a pod's named port reached without a proxy, e.g. for crash points."""
+
+    def rotate_certificate(self, service: str, cert_pem: bytes, key_pem: bytes) -> CertificateSwap:
+        """Swap a service's serving certificate (local: files + SIGHUP)."""
+
+    def restore_certificate(self, swap: CertificateSwap) -> None: ...
