@@ -153,6 +153,13 @@ class Restart(Strict):
     max_backoff: Duration = 5.0
 
 
+class TlsServing(Strict):
+    """A component serving TLS: the platform gives it a certificate from a per-deployment CA."""
+
+    port: str  # the named port that speaks TLS
+    hosts: list[str] = ["localhost", "127.0.0.1"]
+
+
 class Component(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     labels: dict[str, str] = {}
@@ -163,6 +170,7 @@ class Component(Strict):
     ready: Ready | None = None
     settings: dict[str, Any] = {}
     env: dict[str, str] = {}
+    tls: TlsServing | None = None
     restart: Restart = Restart()
 
 
