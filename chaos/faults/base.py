@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -51,7 +51,7 @@ class Action(Protocol):
 
 
 class FaultType(Protocol):
-    name: ClassVar[str] | str
+    name: str
     Params: type[FaultParams]
     instant: bool  # no duration: the fault is a one-shot event (pod.kill, pod.crash)
     description: str
