@@ -1,0 +1,56 @@
+"""Run `pipechaos run` as a user would (a subprocess) and read what it left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class RunOutcome:
+    exit_code: int
+    result: dict[str, Any]
+    output: str
+
+    def verdict(self, name: str) -> dict[str, Any]:
+        for verdict in self.result.get("verdicts", []):
+            if verdict["name"] == name:
+                return dict(verdict)
+        raise AssertionError(f"no verdict {name!r} in {self.names()}\n{self.output}")
+
+    def names(self) -> list[str]:
+        return [v["name"] for v in self.result.get("verdicts", [])]
+
+    def failing(self) -> list[str]:
+        return [v["name"] for v in self.result.get("verdicts", []) if not v["ok"]]
+
+    def explain(self) -> str:
+        verdicts = {v["name"]: v["summary"] for v in self.result.get("verdicts", [])}
+        return (
+            f"exit {self.exit_code}, status {self.result.get('status')}, "
+            f"reason {self.result.get('reason')}, verdicts {verdicts}\n{self.output[-4000:]}"
+        )
+
+
+def run_experiment(
+    experiment: str, run_dir: Path, bug: str | None = None, timeout: float = 150
+) -> RunOutcome:
+    env = dict(os.environ)
+    env.pop("PIPECHAOS_REF_BUG", None)
+    if bug:
+        env["PIPECHAOS_REF_BUG"] = bug
+    proc = subprocess.run(
+        [sys.executable, "-m", "chaos", "run", str(ROOT / "experiments" / experiment),
+         "--run-dir", str(run_dir), "--seed", "7"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    result_file = run_dir / "result.json"
+    result = json.loads(result_file.read_text()) if result_file.exists() else {}
+    return RunOutcome(proc.returncode, result, proc.stdout + proc.stderr)
