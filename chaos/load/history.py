@@ -1,0 +1,303 @@
+"""Publish history: a buffered writer per load process and the vectorised reader.
+
+Memory stays flat however long the run: the writer keeps one fixed buffer, and claims are
+flushed to the kernel before the ids they cover are sent (see `history_format`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from chaos.checks.model import FAIL, INFO, OK, History
+from chaos.load.history_format import (
+    CLAIM,
+    DONE,
+    FLAG_POISON,
+    NAME,
+    NAME_BYTES,
+    PACK,
+    RECORD,
+    RECORD_SIZE,
+    RELEASE,
+    SUFFIX,
+    HistoryError,
+    decode_header,
+    encode_header,
+    name_record,
+)
+from chaos.load.payload import poison_mask
+
+__all__ = ["OUTCOME_CODES", "HistoryError", "HistoryWriter", "empty_history", "read_history"]
+
+OUTCOME_CODES = {"ok": OK, "fail": FAIL, "info": INFO}
+MAX_ERRORS = 127
+
+
+class HistoryWriter:
+    """Appends one process's history file.  Not thread-safe (one writer per process)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        run_id: str,
+        process: str = "load-0",
+        meta: dict[str, Any] | None = None,
+        buffer_records: int = 4096,
+    ) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self._buf = bytearray(buffer_records * RECORD_SIZE)
+        self._used = 0
+        self._codes: dict[str, int] = {}
+        header = {"run_id": run_id, "process": process, "pid": os.getpid(), **(meta or {})}
+        header["created"] = time.time_ns()
+        os.write(self._fd, encode_header(header))
+
+    def error_code(self, name: str) -> int:
+        """The code for an error class name, registering it (a NAME record) on first use."""
+        code = self._codes.get(name)
+        if code is None:
+            if len(self._codes) >= MAX_ERRORS:
+                return self.error_code("OtherError") if name != "OtherError" else MAX_ERRORS - 1
+            code = len(self._codes)
+            self._codes[name] = code
+            self._append(name_record(code, name))
+        return code
+
+    def done(
+        self,
+        order_id: int,
+        outcome: int,
+        t_invoke: int,
+        t_done: int,
+        *,
+        poison: bool = False,
+        error: str | None = None,
+    ) -> None:
+        """Record one publish and its completion (buffered)."""
+        code = -1 if error is None else self.error_code(error)
+        if self._used + RECORD_SIZE > len(self._buf):
+            self.flush()
+        PACK.pack_into(
+            self._buf, self._used, DONE, outcome, code, FLAG_POISON if poison else 0, 0,
+            order_id, t_invoke, t_done,
+        )  # fmt: skip
+        self._used += RECORD_SIZE
+
+    def claim(self, first: int, end: int, stride: int = 1, t: int | None = None) -> None:
+        """Declare ids first, first+stride, ... < end about to be sent; reaches the kernel now."""
+        self._range(CLAIM, first, end, stride, t)
+        self.flush()
+
+    def release(self, first: int, end: int, stride: int = 1) -> None:
+        """Claimed ids that were certainly never sent."""
+        if end > first:
+            self._range(RELEASE, first, end, stride, None)
+
+    def write_arrays(
+        self,
+        order_id: npt.NDArray[np.int64],
+        outcome: npt.NDArray[np.int8],
+        t_invoke: npt.NDArray[np.int64],
+        t_done: npt.NDArray[np.int64],
+        poison: npt.NDArray[np.bool_] | None = None,
+        error_code: npt.NDArray[np.int8] | None = None,
+        errors: list[str] | tuple[str, ...] = (),
+        chunk: int = 1 << 20,
+    ) -> None:
+        """Bulk DONE records (synthetic histories, benchmarks); error_code indexes `errors`."""
+        codes = np.asarray([self.error_code(e) for e in errors] + [-1], dtype=np.int8)
+        self.flush()
+        n = len(order_id)
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            rec = np.zeros(hi - lo, dtype=RECORD)
+            rec["kind"] = DONE
+            rec["outcome"] = outcome[lo:hi]
+            rec["order_id"] = order_id[lo:hi]
+            rec["t_invoke"] = t_invoke[lo:hi]
+            rec["t_done"] = t_done[lo:hi]
+            if poison is not None:
+                rec["flags"] = poison[lo:hi].astype(np.uint8) * FLAG_POISON
+            rec["error"] = -1 if error_code is None else codes[error_code[lo:hi]]
+            self._write(rec.tobytes())
+
+    def flush(self) -> None:
+        if self._used and self._fd is not None:
+            self._write(bytes(self._buf[: self._used]))
+            self._used = 0
+
+    def close(self) -> None:
+        if self._fd is not None:
+            self.flush()
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> HistoryWriter:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _range(self, kind: int, first: int, end: int, stride: int, t: int | None) -> None:
+        if stride < 1 or first < 0:
+            raise ValueError("claims need first >= 0 and stride >= 1")
+        now = time.time_ns() if t is None else t
+        self._append(PACK.pack(kind, 0, -1, 0, stride, first, now, end))
+
+    def _append(self, record: bytes) -> None:
+        if self._used + len(record) > len(self._buf):
+            self.flush()
+        self._buf[self._used : self._used + len(record)] = record
+        self._used += len(record)
+
+    def _write(self, data: bytes) -> None:
+        if self._fd is None:
+            raise ValueError(f"history writer for {self.path} is closed")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+
+# ---------------------------------------------------------------- reader
+
+_Cols = dict[str, npt.NDArray[Any]]
+
+
+def empty_history() -> History:
+    i64, i8 = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8)
+    return History(i64, i8, i64, i64, np.zeros(0, np.bool_), [], i8)
+
+
+def read_history(run_dir: Path) -> History:
+    """Merge every history file in run_dir/history into one row per order id.
+
+    No history directory (a `load: none` run) gives an empty History.  Raises HistoryError
+    on a corrupt file or an order id recorded twice.
+    """
+    files = sorted((run_dir / "history").glob(f"*{SUFFIX}"))
+    errors: list[str] = []
+    parts = [_read_file(f, errors) for f in files]
+    if not parts:
+        return empty_history()
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    del parts
+    order = np.argsort(cols["order_id"], kind="stable")
+    ids = cols["order_id"][order]
+    if ids.size > 1:
+        dup = np.flatnonzero(ids[1:] == ids[:-1])
+        if dup.size:
+            raise HistoryError(f"order id {int(ids[dup[0]])} is recorded twice in {run_dir}")
+    return History(
+        order_id=ids,
+        outcome=cols["outcome"][order],
+        t_invoke=cols["t_invoke"][order],
+        t_done=cols["t_done"][order],
+        poison=cols["poison"][order],
+        error=errors,
+        error_code=cols["error_code"][order],
+    )
+
+
+def _read_file(path: Path, errors: list[str]) -> _Cols:
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(min(size, 1 << 16))
+    meta, offset = decode_header(head, path.name)
+    count = (size - offset) // RECORD_SIZE  # a partial last record (a killed writer) is ignored
+    recs: npt.NDArray[Any] = (
+        np.memmap(path, dtype=RECORD, mode="r", offset=offset, shape=(count,))
+        if count
+        else np.zeros(0, dtype=RECORD)
+    )
+    kind = np.asarray(recs["kind"])
+    remap = _error_remap(recs, kind, errors)
+    done = kind == DONE
+
+    def column(field: str) -> npt.NDArray[Any]:
+        out: npt.NDArray[Any] = np.asarray(recs[field])[done]  # one column at a time
+        return out
+
+    ids = column("order_id")
+    cols: _Cols = {
+        "order_id": ids,
+        "outcome": column("outcome"),
+        "t_invoke": column("t_invoke"),
+        "t_done": column("t_done"),
+        "poison": (column("flags") & FLAG_POISON).astype(np.bool_),
+        "error_code": remap[column("error").astype(np.int16) + 1],
+    }
+    bad = ~np.isin(cols["outcome"], (OK, FAIL, INFO))
+    if bad.any():
+        raise HistoryError(f"{path.name}: unknown outcome code {int(cols['outcome'][bad][0])}")
+    claimed, claimed_t = _expand(recs[kind == CLAIM])
+    if claimed.size:
+        released, _ = _expand(recs[kind == RELEASE])
+        settled = np.concatenate([ids, released])
+        unknown = ~_isin(claimed, settled)
+        cols = _with_unknown(cols, claimed[unknown], claimed_t[unknown], meta)
+    return cols
+
+
+def _error_remap(recs: npt.NDArray[Any], kind: npt.NDArray[Any], errors: list[str]) -> Any:
+    """Array mapping (file code + 1) to the merged table's code (-1 stays -1)."""
+    remap = np.full(257, -1, dtype=np.int8)
+    rows = np.flatnonzero(kind == NAME)
+    if rows.size:
+        raw = np.asarray(recs[rows]).view(np.uint8).reshape(-1, RECORD_SIZE)
+        for code, chunk in zip(np.asarray(recs["error"][rows]), raw, strict=True):
+            name = bytes(chunk[4 : 4 + NAME_BYTES]).rstrip(b"\0").decode(errors="replace")
+            if name not in errors:
+                errors.append(name)
+            remap[int(code) + 1] = errors.index(name)
+    return remap
+
+
+def _expand(ranges: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every id covered by CLAIM/RELEASE records, with the time of the record covering it."""
+    first = np.asarray(ranges["order_id"], dtype=np.int64)
+    end = np.asarray(ranges["t_done"], dtype=np.int64)
+    step = np.maximum(np.asarray(ranges["aux"], dtype=np.int64), 1)
+    counts = np.maximum((end - first + step - 1) // step, 0)
+    total = int(counts.sum())
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    ids = np.repeat(first, counts) + np.repeat(step, counts) * (np.arange(total) - starts)
+    times = np.repeat(np.asarray(ranges["t_invoke"], dtype=np.int64), counts)
+    return ids, times
+
+
+def _isin(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """np.isin, with the O(n) table method when the ids are dense (they normally are)."""
+    if a.size and b.size:
+        lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
+        if hi - lo < 4 * (a.size + b.size) + 1024:
+            return np.isin(a, b, kind="table")
+    return np.isin(a, b)
+
+
+def _with_unknown(
+    cols: _Cols, ids: npt.NDArray[np.int64], t: npt.NDArray[np.int64], meta: dict[str, Any]
+) -> _Cols:
+    """Append claimed ids without a completion as INFO rows (t_done -1)."""
+    payload = meta.get("payload") or {}
+    seed, fraction = int(payload.get("seed", 0)), float(payload.get("poison", 0.0))
+    extra: _Cols = {
+        "order_id": ids,
+        "outcome": np.full(ids.size, INFO, dtype=np.int8),
+        "t_invoke": t,
+        "t_done": np.full(ids.size, -1, dtype=np.int64),
+        "poison": poison_mask(seed, fraction, ids),
+        "error_code": np.full(ids.size, -1, dtype=np.int8),
+    }
+    return {k: np.concatenate([cols[k], extra[k]]) for k in cols}

@@ -1,0 +1,128 @@
+"""`redis-stream` publisher: one XADD per order, classified ok / fail / info.
+
+Classification follows what the broker may have seen: `fail` only when nothing of the XADD
+left this process (cannot connect) or Redis answered with an error; `info` for anything after
+the command may have been written (timeout, reset, EOF).  No retries happen inside redis-py
+(a silent retry would hide a duplicate publish), and a connection that failed is dropped, so
+the next publish starts on a fresh one.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+from redis import connection as _connection
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from chaos.publishers.base import PublishResult
+from chaos.spec.units import parse_duration
+
+_SETTINGS = {"address", "stream", "maxlen", "timeout", "connect_timeout", "idle", "password"}
+_OK = PublishResult("ok")
+Connection: Any = _connection.Connection  # redis-py's Connection is untyped
+
+
+def _seconds(settings: dict[str, Any], key: str, default: float) -> float:
+    value = settings.get(key, default)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    try:
+        seconds = parse_duration(value)
+    except ValueError as e:
+        raise ValueError(f"redis-stream setting {key}: {e}") from None
+    if seconds <= 0:
+        raise ValueError(f"redis-stream setting {key} must be positive")
+    return seconds
+
+
+def parse_address(address: Any) -> tuple[str, int]:
+    """`host:port` -> (host, port), or ValueError with a one-line reason."""
+    if isinstance(address, str) and ":" in address:
+        host, _, port = address.rpartition(":")
+        if host and port.isdigit() and 0 < int(port) < 65536:
+            return host.strip("[]"), int(port)
+    raise ValueError(f"redis-stream setting address must be host:port, got {address!r}")
+
+
+class RedisStreamPublisher:
+    """Publisher plugin (chaos.publishers.base.Publisher) writing to one Redis stream.
+
+    Settings: address (host:port, required), stream (default "orders"), maxlen (approximate
+    trim, default none), timeout (default 1s), connect_timeout (default = timeout),
+    idle (connections kept open for reuse, default 64), password.
+    """
+
+    def __init__(self, settings: dict[str, Any], run_id: str) -> None:
+        unknown = set(settings) - _SETTINGS
+        if unknown:
+            raise ValueError(f"unknown redis-stream setting(s): {', '.join(sorted(unknown))}")
+        self.host, self.port = parse_address(settings.get("address"))
+        self.stream = str(settings.get("stream", "orders"))
+        maxlen = settings.get("maxlen")
+        if maxlen is not None and (not isinstance(maxlen, int) or maxlen < 1):
+            raise ValueError(f"redis-stream setting maxlen must be an integer >= 1, got {maxlen}")
+        self.maxlen: int | None = maxlen
+        self.timeout = _seconds(settings, "timeout", 1.0)
+        self.connect_timeout = _seconds(settings, "connect_timeout", self.timeout)
+        self.idle = int(settings.get("idle", 64))
+        self.password: str | None = settings.get("password")
+        self.run_id = run_id
+        self._pool: list[Any] = []
+
+    def publish(self, order_id: int, payload: bytes) -> PublishResult:
+        conn = self._pool.pop() if self._pool else self._new()
+        try:
+            conn.connect()  # no-op when already connected
+        except Exception as e:  # nothing of the XADD was sent
+            conn.disconnect()
+            return PublishResult("fail", _error_name(e))
+        args: list[Any] = [self.stream]
+        if self.maxlen is not None:
+            args += ["MAXLEN", "~", self.maxlen]
+        args += ["*", "order_id", order_id, "run_id", self.run_id, "payload", payload]
+        args += ["ts", time.time_ns()]
+        try:
+            conn.send_command("XADD", *args)
+            conn.read_response()
+        except redis.ResponseError as e:  # Redis refused the command: not enqueued
+            self._keep(conn)
+            return PublishResult("fail", _error_name(e))
+        except Exception as e:  # the command may have reached Redis
+            conn.disconnect()
+            return PublishResult("info", _error_name(e))
+        self._keep(conn)
+        return _OK
+
+    def close(self) -> None:
+        while self._pool:
+            self._pool.pop().disconnect()
+
+    def _new(self) -> Any:
+        return Connection(
+            host=self.host,
+            port=self.port,
+            password=self.password,
+            socket_timeout=self.timeout,
+            socket_connect_timeout=self.connect_timeout,
+            retry_on_timeout=False,
+            retry=Retry(NoBackoff(), 0),
+            lib_name=None,
+            lib_version=None,
+        )
+
+    def _keep(self, conn: Any) -> None:
+        if len(self._pool) < self.idle:
+            self._pool.append(conn)
+        else:
+            conn.disconnect()
+
+
+def _error_name(e: BaseException) -> str:
+    """The most telling class name: the OS error under redis-py's wrapper when there is one."""
+    cause = e.__cause__ or e.__context__
+    if isinstance(cause, OSError) and type(cause) is not OSError:
+        return type(cause).__name__
+    return type(e).__name__
