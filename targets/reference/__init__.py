@@ -1,0 +1,1 @@
+"""The reference pipeline: Redis Streams broker, saga consumers, three services."""

@@ -1,0 +1,278 @@
+"""The reference consumer pod: how a message consumer should be written.
+
+XREADGROUP -> (already processed? ack and skip) -> saga -> record outcome + XACK in one
+atomic step. Reclaims entries idle longer than `reclaim_idle` (a restarted pod has a new
+name, so only reclaim recovers its predecessor's pending entries), heartbeats its own
+in-flight entries so live work is not stolen, dead-letters poison after `max_attempts`
+deliveries, and on SIGTERM finishes (or, after `shutdown_grace`, releases) in-flight work.
+Known-bad variants (`bug`) exist so the checkers can be proven to catch each mistake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aredis
+from aiohttp import web
+
+from targets.reference.admin import admin_app
+from targets.reference.crash import CrashPoints
+from targets.reference.order import Poison, parse_entry
+from targets.reference.pod import PodConfig, die, duration_s, load_pod
+from targets.reference.retry import Backoff, retry_forever
+from targets.reference.saga import SagaConfig, Services, run_saga
+from targets.reference.streams import TRANSIENT_REDIS, Entry, StreamNames, Streams
+
+
+@dataclass
+class Settings:
+    redis_host: str
+    redis_port: int
+    urls: dict[str, str]
+    names: StreamNames
+    reclaim_idle_s: float = 2.0
+    max_attempts: int = 5
+    concurrency: int = 16
+    call_timeout_s: float = 2.0
+    backoff: Backoff = field(default_factory=Backoff)
+    shutdown_grace_s: float = 5.0
+    tls_compensate: bool = False
+
+
+def parse_settings(raw: dict[str, Any]) -> Settings:
+    """Consumer settings from the target file; one clear line on a bad value."""
+    address = str(raw.get("redis", ""))
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        die(f"consumer setting redis must be host:port, not {address!r}")
+    urls = {}
+    for service in ("inventory", "payment", "points"):
+        url = str(raw.get(service, ""))
+        if not url.startswith(("http://", "https://")):
+            die(f"consumer setting {service} must be an http(s):// URL, not {url!r}")
+        urls[service] = url.rstrip("/")
+    tls_mode = str(raw.get("tls_errors", "retry"))
+    if tls_mode not in ("retry", "compensate"):
+        die(f"consumer setting tls_errors must be retry or compensate, not {tls_mode!r}")
+    settings = Settings(
+        redis_host=host, redis_port=int(port), urls=urls,
+        names=StreamNames(str(raw.get("stream", "orders")), str(raw.get("group", "workers")),
+                          str(raw.get("dlq", "orders:dlq"))),
+        reclaim_idle_s=duration_s(raw.get("reclaim_idle"), 2.0),
+        max_attempts=int(raw.get("max_attempts", 5)),
+        concurrency=int(raw.get("concurrency", 16)),
+        call_timeout_s=duration_s(raw.get("call_timeout"), 2.0),
+        backoff=Backoff(duration_s(raw.get("backoff_base"), 0.05),
+                        duration_s(raw.get("backoff_cap"), 2.0)),
+        shutdown_grace_s=duration_s(raw.get("shutdown_grace"), 5.0),
+        tls_compensate=tls_mode == "compensate",
+    )
+    if settings.max_attempts < 1 or settings.concurrency < 1 or settings.reclaim_idle_s <= 0:
+        die("consumer: max_attempts and concurrency must be >= 1, reclaim_idle > 0")
+    return settings
+
+
+@dataclass
+class Stats:
+    completed: int = 0
+    compensated: int = 0
+    dead_lettered: int = 0
+    duplicates: int = 0
+    reclaimed: int = 0
+    poison_retries: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Consumer:
+    def __init__(self, pod: PodConfig, settings: Settings) -> None:
+        self.pod = pod
+        self.s = settings
+        self.bug = pod.bug
+        self.crash = CrashPoints()
+        self.stats = Stats()
+        self.in_flight: set[str] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.stopping = asyncio.Event()
+        self.ready = False
+        timeout = max(3.0, settings.call_timeout_s + 1.0)
+        self.redis = aredis.Redis(
+            host=settings.redis_host, port=settings.redis_port, decode_responses=True,
+            socket_timeout=timeout, socket_connect_timeout=2.0,
+            max_connections=settings.concurrency + 8,
+        )
+        self.streams = Streams(self.redis, settings.names, pod.name)
+        self.services = Services(
+            SagaConfig(settings.urls, settings.call_timeout_s, settings.backoff,
+                       settings.tls_compensate, idempotent=self.bug != "no-idempotency",
+                       compensate=self.bug != "no-compensation"),
+            str(pod.ca_file) if pod.ca_file else None, limit=settings.concurrency * 2)
+
+    async def _redis(self, what: str, fn: Any) -> Any:
+        return await retry_forever(fn, TRANSIENT_REDIS, self.s.backoff, what)
+
+    def status(self) -> dict[str, Any]:
+        return {"name": self.pod.name, "bug": self.bug, "armed": self.crash.armed,
+                "in_flight": len(self.in_flight), "ready": self.ready,
+                "stopping": self.stopping.is_set(),
+                "completed": self.stats.completed, "compensated": self.stats.compensated,
+                "dead_lettered": self.stats.dead_lettered,
+                "duplicates": self.stats.duplicates, "reclaimed": self.stats.reclaimed,
+                "poison_retries": self.stats.poison_retries,
+                "tls_failures": dict(self.services.tls_failures)}
+
+    # ------------------------------------------------------------ one message
+
+    async def process(self, entry: Entry, deliveries: int) -> None:
+        entry_id, fields = entry
+        order = parse_entry(fields)
+        run_id, order_key = order.run_id, str(order.order_id)
+        if self.bug != "no-idempotency":
+            done = await self._redis("processed check",
+                                     lambda: self.streams.outcome_of(run_id, order_key))
+            if done is not None:
+                self.stats.duplicates += 1
+                await self._redis("ack duplicate",
+                                  lambda: self.streams.count_dup(run_id, order_key, entry_id))
+                return
+        if self.bug == "ack-before-effects":
+            await self._redis("early ack", lambda: self.streams.ack(entry_id))
+        self.crash.reached("before-effects", entry_id)
+        if isinstance(order, Poison):
+            await self.poison(entry_id, order, deliveries)
+            return
+        outcome = await run_saga(self.services, order)
+        self.crash.reached("after-effects-before-ack", entry_id)
+        await self._redis("finish", lambda: self.streams.finish(
+            run_id, order_key, entry_id, outcome, deliveries))
+        if outcome == "completed":
+            self.stats.completed += 1
+        else:
+            self.stats.compensated += 1
+        self.crash.reached("after-ack", entry_id)
+
+    async def poison(self, entry_id: str, order: Poison, deliveries: int) -> None:
+        """Redeliver (the broker counts it) until max_attempts, then dead-letter."""
+        if self.bug == "no-dlq":
+            return  # left pending: reclaim delivers it again, forever
+        attempt = 0
+        while deliveries < self.s.max_attempts:
+            attempt += 1
+            self.stats.poison_retries += 1
+            await asyncio.sleep(self.s.backoff.delay(attempt))
+            deliveries = await self._redis("redeliver", lambda: self.streams.redeliver(entry_id))
+            if deliveries == 0:
+                return  # no longer pending: someone else finished it
+        await self._redis("dead-letter", lambda: self.streams.finish(
+            order.run_id, order.order_id, entry_id, "dead_lettered", deliveries,
+            dlq_reason=order.reason))
+        self.stats.dead_lettered += 1
+        self.crash.reached("after-ack", entry_id)
+
+    def spawn(self, entry: Entry, deliveries: int) -> None:
+        entry_id = entry[0]
+        if entry_id in self.in_flight:
+            return
+        self.in_flight.add(entry_id)
+
+        async def run() -> None:
+            try:
+                await self.process(entry, deliveries)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug here must not kill the pod: leave it pending
+                print(f"error processing {entry_id}: {type(exc).__name__}: {exc}",
+                      file=sys.stderr, flush=True)
+            finally:
+                self.in_flight.discard(entry_id)
+
+        task = asyncio.create_task(run())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # ------------------------------------------------------------ loops
+
+    def free(self) -> int:
+        return self.s.concurrency - len(self.in_flight)
+
+    async def read_loop(self) -> None:
+        while not self.stopping.is_set():
+            if self.free() <= 0:
+                await asyncio.sleep(0.005)
+                continue
+            try:
+                entries = await self.streams.read(min(self.free(), 32), block_ms=500)
+            except TRANSIENT_REDIS as exc:
+                print(f"read failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                await asyncio.sleep(self.s.backoff.delay(3))
+                continue
+            for entry in entries:
+                self.spawn(entry, 1)
+
+    async def reclaim_loop(self) -> None:
+        idle_ms = int(self.s.reclaim_idle_s * 1000)
+        cursor = "0-0"
+        while not self.stopping.is_set():
+            await asyncio.sleep(max(0.05, self.s.reclaim_idle_s / 2))
+            try:
+                while self.free() > 0 and not self.stopping.is_set():
+                    cursor, entries = await self.streams.autoclaim(idle_ms, self.free(), cursor)
+                    for entry in entries:
+                        self.stats.reclaimed += 1
+                        self.spawn(entry, await self.streams.deliveries(entry[0]))
+                    if cursor == "0-0" or not entries:
+                        break
+            except TRANSIENT_REDIS as exc:
+                print(f"reclaim failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+
+    async def heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.05, self.s.reclaim_idle_s / 3))
+            # cut off from redis: others may reclaim; idempotency keeps that safe
+            with contextlib.suppress(*TRANSIENT_REDIS):
+                await self.streams.heartbeat(set(self.in_flight))
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
+        loop.add_signal_handler(signal.SIGINT, self.stopping.set)
+        admin = web.AppRunner(admin_app(self.crash, self.status, lambda: self.ready),
+                              access_log=None)
+        await admin.setup()
+        await web.TCPSite(admin, "127.0.0.1", self.pod.port("admin")).start()
+        await self._redis("create group", self.streams.ensure_group)
+        self.ready = True
+        print(f"{self.pod.name} consuming (bug={self.bug})", file=sys.stderr, flush=True)
+        loops = [asyncio.create_task(self.read_loop()), asyncio.create_task(self.heartbeat_loop())]
+        if self.bug != "no-reclaim":
+            loops.append(asyncio.create_task(self.reclaim_loop()))
+        await self.stopping.wait()
+        self.ready = False
+        if self.tasks:  # finish in-flight work, or release it (left pending for reclaim)
+            _, late = await asyncio.wait(set(self.tasks), timeout=self.s.shutdown_grace_s)
+            for task in late:
+                task.cancel()
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, *self.tasks, return_exceptions=True)
+        await self.services.close()
+        await self.redis.aclose()
+        await admin.cleanup()
+
+
+def main() -> None:
+    pod = load_pod()
+    settings = parse_settings(pod.settings)
+
+    async def amain() -> None:
+        await Consumer(pod, settings).run()
+
+    asyncio.run(amain())
+
+
+if __name__ == "__main__":
+    main()

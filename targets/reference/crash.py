@@ -1,0 +1,28 @@
+"""Crash points: SIGKILL ourselves at a chosen window on the next message.
+
+So tests and the `pod.crash` fault hit the dangerous windows deterministically instead of
+hoping a random kill lands between the effects and the ACK.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+POINTS = ("before-effects", "after-effects-before-ack", "after-ack")
+
+
+class CrashPoints:
+    def __init__(self) -> None:
+        self.armed: str | None = None
+
+    def arm(self, point: str) -> None:
+        if point not in POINTS:
+            raise ValueError(f"unknown crash point {point!r}; known: {', '.join(POINTS)}")
+        self.armed = point
+
+    def reached(self, point: str, what: str) -> None:
+        if self.armed == point:
+            print(f"crash point {point} reached at {what}: SIGKILL", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)

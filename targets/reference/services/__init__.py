@@ -1,0 +1,1 @@
+"""Downstream services of the reference saga: inventory, payment (HTTPS), points."""

@@ -1,0 +1,49 @@
+"""Classify TLS failures towards a service, and the policy for each.
+
+A failed handshake proves the request was never sent, so no effect was applied. Every
+certificate problem (expired, not yet valid, untrusted CA, hostname mismatch) is an
+operator-fixable infrastructure fault, so by default all are *transient*: the consumer
+keeps the message and retries with backoff until the certificate is fixed; nothing is
+lost and no order is compensated for an infrastructure fault. Setting
+`tls_errors: compensate` instead treats them as a rejection of that step (the saga
+compensates the steps already applied), for pipelines that prefer failing fast.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+# OpenSSL X509_V_ERR_* codes
+_CODES = {
+    9: "not-yet-valid",
+    10: "expired",
+    18: "untrusted",  # self-signed leaf
+    19: "untrusted",  # self-signed certificate in chain
+    20: "untrusted",  # unable to get local issuer
+    21: "untrusted",  # unable to verify leaf signature
+    62: "hostname-mismatch",
+}
+
+
+def classify(exc: BaseException) -> str | None:
+    """The kind of certificate failure behind `exc` (walking causes), or None."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            kind = _CODES.get(seen.verify_code)
+            if kind:
+                return kind
+            text = str(seen.verify_message).lower()
+            if "hostname" in text or "ip address mismatch" in text:
+                return "hostname-mismatch"
+            return "untrusted"
+        cert_error = getattr(seen, "certificate_error", None)
+        if isinstance(cert_error, BaseException):
+            seen = cert_error
+            continue
+        if isinstance(seen, ssl.SSLError):
+            return "handshake"
+        seen = seen.__cause__ or seen.__context__
+    return None
