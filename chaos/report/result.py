@@ -1,0 +1,65 @@
+"""result.json (format pipechaos.result v1): the one summary of a run; written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXIT = {
+    "passed": 0,
+    "failed": 1,
+    "aborted": 1,
+    "not_steady": 3,
+    "error": 3,
+    "interrupted": 130,
+}
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    experiment: str
+    target: str
+    seed: int
+    status: str = "error"
+    reason: str | None = None
+    phases: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    steady_state: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {"before": [], "after": []}
+    )
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    load: dict[str, Any] | None = None
+    drained: bool | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT.get(self.status, 3)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "pipechaos.result",
+            "version": 1,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "reason": self.reason,
+            "run_id": self.run_id,
+            "experiment": self.experiment,
+            "target": self.target,
+            "seed": self.seed,
+            "phases": self.phases,
+            "faults": self.faults,
+            "steady_state": self.steady_state,
+            "verdicts": self.verdicts,
+            "load": self.load,
+            "drained": self.drained,
+        }
+
+
+def write(path: Path, result: RunResult) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,40 @@
+"""The verdict table printed at the end of `run` and `analyze` (plain text, no rich needed)."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+
+def print_verdicts(verdicts: list[dict[str, Any]], out: TextIO) -> None:
+    if not verdicts:
+        out.write("no invariants checked\n")
+        return
+    width = max(len(str(v.get("name", ""))) for v in verdicts)
+    for v in verdicts:
+        mark = "PASS" if v.get("ok") else "FAIL"
+        out.write(f"  {mark}  {str(v.get('name', '')).ljust(width)}  {v.get('summary', '')}\n")
+        offenders = v.get("offenders") or {}
+        sample = offenders.get("sample") or []
+        if not v.get("ok") and sample:
+            shown = ", ".join(f"{o.get('id')} ({o.get('phase')}{_fault(o)})" for o in sample[:5])
+            more = offenders.get("total", len(sample)) - min(5, len(sample))
+            out.write(f"        e.g. {shown}{f' and {more} more' if more > 0 else ''}\n")
+
+
+def print_summary(result: dict[str, Any], out: TextIO) -> None:
+    out.write(f"run {result.get('run_id')}: {result.get('status')}")
+    if result.get("reason"):
+        out.write(f" ({result['reason']})")
+    out.write("\n")
+    for side in ("before", "after"):
+        for s in (result.get("steady_state") or {}).get(side, []):
+            if not s.get("ok"):
+                out.write(
+                    f"  steady state {side}: {s.get('probe')} = {s.get('value')} "
+                    f"(want {s.get('bounds')}){' ' + s['error'] if s.get('error') else ''}\n"
+                )
+    print_verdicts(result.get("verdicts") or [], out)
+
+
+def _fault(offender: dict[str, Any]) -> str:
+    return f", {offender['fault']}" if offender.get("fault") else ""

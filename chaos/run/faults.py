@@ -1,0 +1,61 @@
+"""Applying one fault occurrence: plan its actions, journal, apply, verify (imperative)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chaos import registry
+from chaos.faults.base import FaultEnv
+from chaos.platforms.base import Platform
+from chaos.run.ledger import Entry, Ledger
+from chaos.run.plan import Occurrence, occurrence_rng
+from chaos.spec.models import TargetSpec
+
+
+class FaultFailed(Exception):
+    """A fault could not be applied or verified (exit 3 after reverting)."""
+
+
+def apply_occurrence(
+    occ: Occurrence,
+    ledger: Ledger,
+    target: TargetSpec,
+    platform: Platform,
+    run_dir: Path,
+    seed: int,
+) -> list[Entry]:
+    fault = registry.faults.get(occ.type)
+    params = fault.Params.model_validate(occ.params)
+    env = FaultEnv(target, platform, occurrence_rng(seed, occ.id), run_dir, occ.duration_s)
+    try:
+        actions = fault.actions(params, env)
+    except Exception as exc:
+        raise FaultFailed(f"{occ.id} {occ.type}: planning failed: {_why(exc)}") from exc
+    entries: list[Entry] = []
+    for j, action in enumerate(actions):
+        entry = ledger.start(f"{occ.id}.{j}", occ.id, occ.type, action)
+        entries.append(entry)
+        try:
+            action.apply()
+        except Exception as exc:
+            ledger.mark(entry, "apply_failed", _why(exc))
+            raise FaultFailed(f"{entry.id} {occ.type}: apply failed: {_why(exc)}") from exc
+        ledger.mark(entry, "applied")
+        try:
+            action.verify()
+        except Exception as exc:
+            ledger.mark(entry, "verify_failed", _why(exc))
+            raise FaultFailed(f"{entry.id} {occ.type}: not effective: {_why(exc)}") from exc
+        ledger.mark(entry, "verified")
+    return entries
+
+
+def revert_occurrence(entries: list[Entry], ledger: Ledger) -> None:
+    failed = [e.id for e in reversed(entries) if not ledger.revert(e)]
+    if failed:
+        raise FaultFailed(f"revert failed for {', '.join(failed)}")
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

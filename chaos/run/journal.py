@@ -1,0 +1,80 @@
+"""journal.jsonl: the fault journal, written before anything is done, read by rollback.
+
+One JSON object per line, `{"v": 1, "t": ns, "event": ...}`. Action lines are fsynced so
+that what a run applied survives even a machine crash, not only a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+VERSION = 1
+UNREVERTED = {
+    "applying",
+    "applied",
+    "apply_failed",
+    "verified",
+    "verify_failed",
+    "reverting",
+    "revert_failed",
+}
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._file = path.open("a", encoding="utf-8")
+
+    def write(self, event: str, sync: bool = False, **fields: Any) -> dict[str, Any]:
+        entry = {"v": VERSION, "t": time.time_ns(), "event": event, **fields}
+        line = json.dumps(entry, separators=(",", ":"), default=str) + "\n"
+        with self._lock:
+            self._file.write(line)
+            self._file.flush()
+            if sync:
+                os.fsync(self._file.fileno())
+        return entry
+
+    def action(self, action_id: str, state: str, **fields: Any) -> dict[str, Any]:
+        return self.write("action", sync=True, id=action_id, state=state, **fields)
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._file.closed:
+                self._file.close()
+
+
+def read(path: Path) -> Iterator[dict[str, Any]]:
+    """Entries in order; a torn last line (crash mid-write) is skipped."""
+    with path.open("r", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                yield entry
+
+
+def unreverted(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Actions whose last state is not `reverted`, in the order they were first journaled,
+    each as its `applying` entry (which carries the record) plus `last_state`."""
+    first: dict[str, dict[str, Any]] = {}
+    last: dict[str, str] = {}
+    for e in entries:
+        if e.get("event") != "action" or not isinstance(e.get("id"), str):
+            continue
+        first.setdefault(e["id"], e)
+        last[e["id"]] = str(e.get("state"))
+    return [{**first[i], "last_state": last[i]} for i in first if last[i] in UNREVERTED]
+
+
+def finished(entries: list[dict[str, Any]]) -> bool:
+    return any(e.get("event") == "run_end" for e in entries)

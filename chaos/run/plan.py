@@ -1,0 +1,102 @@
+"""The resolved, timed schedule of a run: pure functions of the experiment and the seed.
+
+A fault entry expands into occurrences (`every` repeats until `until` or the window end).
+The optional core key `jitter` delays each occurrence by a seeded random amount in
+[0, jitter), so `--seed` replays the same schedule and another seed moves it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaos.spec.models import Experiment, FaultSpec, Load
+from chaos.spec.units import parse_duration
+
+CORE_KEYS = ("jitter",)  # fault-entry keys the runner consumes; the rest go to the fault type
+MAX_OCCURRENCES = 10_000
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    id: str  # f<fault index>.<repeat index>, e.g. "f0.1"
+    fault: int
+    type: str
+    at_s: float
+    until_s: float | None  # None: instant fault
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.until_s is None else self.until_s - self.at_s
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "fault": self.fault,
+            "type": self.type,
+            "at_s": round(self.at_s, 6),
+            "until_s": None if self.until_s is None else round(self.until_s, 6),
+            "params": self.params,
+        }
+
+
+def fault_params(spec: FaultSpec) -> dict[str, Any]:
+    """The fault type's own parameters: the entry minus the runner's keys."""
+    return {k: v for k, v in spec.params().items() if k not in CORE_KEYS}
+
+
+def jitter_of(spec: FaultSpec) -> float:
+    raw = spec.params().get("jitter")
+    return 0.0 if raw is None else parse_duration(raw)
+
+
+def starts(spec: FaultSpec, window_s: float) -> list[float]:
+    """Nominal start offsets of a fault entry (before jitter)."""
+    if spec.every is None or spec.every <= 0:
+        return [spec.at]
+    end = spec.until if spec.until is not None else window_s
+    out: list[float] = []
+    t = spec.at
+    while t < end and len(out) < MAX_OCCURRENCES:
+        out.append(t)
+        t += spec.every
+    return out or [spec.at]
+
+
+def occurrences(experiment: Experiment, seed: int) -> list[Occurrence]:
+    """Every occurrence in time order; per-occurrence randomness derives from the seed."""
+    window = experiment.window_s()
+    out: list[Occurrence] = []
+    for i, spec in enumerate(experiment.faults):
+        jitter = jitter_of(spec)
+        for k, start in enumerate(starts(spec, window)):
+            occ_id = f"f{i}.{k}"
+            at = start + (random.Random(f"{seed}:{occ_id}:at").uniform(0, jitter) if jitter else 0)
+            until = at + spec.duration if spec.duration else None
+            out.append(Occurrence(occ_id, i, spec.type, at, until, fault_params(spec)))
+    out.sort(key=lambda o: (o.at_s, o.fault, o.id))
+    return out
+
+
+def occurrence_rng(seed: int, occurrence_id: str) -> random.Random:
+    """The rng a fault uses to pick victims for one occurrence (replayable)."""
+    return random.Random(f"{seed}:{occurrence_id}")
+
+
+def plan_json(experiment: Experiment, seed: int) -> dict[str, Any]:
+    load = experiment.load
+    return {
+        "format": "pipechaos.plan",
+        "version": 1,
+        "seed": seed,
+        "experiment": experiment.metadata.name,
+        "load": load.model_dump(mode="json") if isinstance(load, Load) else "none",
+        "window_ns": int(experiment.window_s() * 1e9),
+        "occurrences": [o.to_json() for o in occurrences(experiment, seed)],
+    }
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(1, 2**31)

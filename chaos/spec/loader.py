@@ -1,0 +1,85 @@
+"""Read experiment and target files into models, or fail with located one-line problems."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from chaos.spec.errors import Problem, SpecError
+from chaos.spec.models import API_VERSION, Experiment, TargetSpec
+from chaos.spec.pydantic_errors import problems
+from chaos.spec.yamlsafe import Located, load_text
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A parsed file: the model plus its located source (for semantic error positions)."""
+
+    path: Path
+    source: Located
+    model: BaseModel
+
+
+def read_located(path: Path) -> Located:
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError.one(name, "no such file") from None
+    except IsADirectoryError:
+        raise SpecError.one(name, "is a directory, expected a YAML file") from None
+    except OSError as exc:
+        raise SpecError.one(name, f"cannot read: {exc.strerror}") from None
+    return load_text(name, raw)
+
+
+def parse(located: Located, model: type[M], kind: str) -> M:
+    """Validate the plain data against `model` after checking apiVersion and kind."""
+    data = located.data
+    for key, want in (("apiVersion", API_VERSION), ("kind", kind)):
+        got = data.get(key)
+        if got != want:
+            pos = located.where((key,))
+            msg = "missing" if got is None else f"must be {want!r}, got {got!r}"
+            if key == "kind" and got in ("Experiment", "Target"):
+                msg = f"this is a {got} file, expected {kind}"
+            raise SpecError(
+                [Problem(located.file, msg, key, pos[0] if pos else None, pos[1] if pos else None)]
+            )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(problems(located, exc, model)) from None
+
+
+def load_experiment(path: Path) -> tuple[Experiment, Located]:
+    located = read_located(path)
+    return parse(located, Experiment, "Experiment"), located
+
+
+def load_target(path: Path) -> tuple[TargetSpec, Located]:
+    located = read_located(path)
+    return parse(located, TargetSpec, "Target"), located
+
+
+def resolve_target_path(experiment_path: Path, name: str, cwd: Path | None = None) -> Path:
+    """DESIGN.md: NAME -> targets/NAME.yaml in cwd then beside the experiment's directory;
+    a value with '/' or '.yaml' is a path relative to the experiment file."""
+    if "/" in name or name.endswith((".yaml", ".yml")):
+        return (experiment_path.parent / name).resolve()
+    here = (cwd or Path.cwd()) / "targets" / f"{name}.yaml"
+    if here.is_file():
+        return here
+    beside = experiment_path.resolve().parent.parent / "targets" / f"{name}.yaml"
+    if beside.is_file():
+        return beside
+    raise SpecError.one(
+        str(experiment_path),
+        f"target {name!r} not found (looked for {here} and {beside})",
+        field="target",
+    )

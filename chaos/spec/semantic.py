@@ -1,0 +1,231 @@
+"""Checks that need more than one file or the registries: windows, plugin names and
+parameters, names the target must define, references in settings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from chaos import registry
+from chaos.spec.errors import Problem, path_text
+from chaos.spec.models import Experiment, TargetSpec
+from chaos.spec.pydantic_errors import problems as pyd_problems
+from chaos.spec.yamlsafe import Located, Path
+
+_REF = re.compile(r"\$\{([a-z_]+)(?::((?:[^{}]|\{index\})*))?\}")
+
+
+class _Out:
+    def __init__(self, located: Located) -> None:
+        self.located = located
+        self.items: list[Problem] = []
+
+    def add(self, path: Path, message: str, key: bool = False) -> None:
+        pos = self.located.where(path, key=key)
+        self.items.append(
+            Problem(
+                self.located.file,
+                message,
+                path_text(path),
+                pos[0] if pos else None,
+                pos[1] if pos else None,
+            )
+        )
+
+
+def check_target(target: TargetSpec, located: Located) -> list[Problem]:
+    out = _Out(located)
+    _unique(out, "components", [c.name for c in target.components])
+    _unique(out, "proxies", [p.name for p in target.proxies])
+    if target.platform.type not in registry.platforms:
+        out.add(("platform", "type"), registry.platforms.unknown(target.platform.type))
+    for key, ref, reg in (
+        ("publisher", target.publisher, registry.publishers),
+        ("observer", target.observer, registry.observers),
+    ):
+        if ref is not None and ref.type not in reg:
+            out.add((key, "type"), reg.unknown(ref.type))
+    for i, comp in enumerate(target.components):
+        for key in ("tcp", "http"):
+            port = getattr(comp.ready, key) if comp.ready else None
+            if port is not None and port not in comp.ports:
+                out.add(("components", i, "ready", key), f"port {port!r} is not in ports")
+        if comp.tls and comp.tls.port not in comp.ports:
+            out.add(("components", i, "tls", "port"), f"port {comp.tls.port!r} is not in ports")
+    _references(out, target, located.data, ())
+    return out.items
+
+
+def _unique(out: _Out, key: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            out.add((key, i, "name"), f"duplicate name {name!r}")
+        seen.add(name)
+
+
+def _references(out: _Out, target: TargetSpec, node: Any, path: Path) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _references(out, target, v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            _references(out, target, v, (*path, i))
+    elif isinstance(node, str):
+        replicas = 1
+        if len(path) > 1 and path[0] == "components" and isinstance(path[1], int):
+            replicas = max(1, target.components[path[1]].replicas)
+        for match in _REF.finditer(node):
+            for index in range(replicas if "{index}" in match.group(0) else 1):
+                arg = match.group(2)
+                arg = arg.replace("{index}", str(index)) if arg is not None else None
+                error = _bad_reference(target, match.group(1), arg)
+                if error:
+                    out.add(path, error)
+                    break
+
+
+def _bad_reference(target: TargetSpec, kind: str, arg: str | None) -> str | None:
+    if kind == "proxy_api":
+        return None
+    if kind == "proxy":
+        if arg is None or target.proxy(arg) is None:
+            known = ", ".join(p.name for p in target.proxies) or "none"
+            return f"${{proxy:{arg}}}: no such proxy; defined: {known}"
+        return None
+    if kind == "component":
+        parts = (arg or "").split("/")
+        comp = target.component(parts[0])
+        if len(parts) not in (2, 3) or comp is None:
+            known = ", ".join(c.name for c in target.components) or "none"
+            return f"${{component:{arg}}}: expected NAME/PORT[/INDEX] with a component in: {known}"
+        if parts[1] not in comp.ports:
+            return f"${{component:{arg}}}: component {parts[0]!r} has no port {parts[1]!r}"
+        return None
+    return f"${{{kind}:...}}: unknown reference kind; use component, proxy or proxy_api"
+
+
+def check_experiment(
+    experiment: Experiment, located: Located, target: TargetSpec | None
+) -> list[Problem]:
+    """Everything a plain model cannot see. `target` None: skip target-dependent checks."""
+    from chaos.run.plan import fault_params, jitter_of, starts
+
+    out = _Out(located)
+    window = experiment.window_s()
+    if experiment.load == "none" and not experiment.timing.duration:
+        out.add(("timing",), "duration: required with load: none (it sets the fault window)")
+    for i, spec in enumerate(experiment.faults):
+        base: Path = ("faults", i)
+        if spec.type not in registry.faults:
+            out.add((*base, "type"), registry.faults.unknown(spec.type))
+            continue
+        try:
+            fault = registry.faults.get(spec.type)
+        except registry.RegistryError as exc:
+            out.add((*base, "type"), str(exc))
+            continue
+        instant = bool(getattr(fault, "instant", False))
+        if instant and spec.duration:
+            out.add((*base, "duration"), f"{spec.type} is instant: omit duration (or 0s)")
+        if not instant and not spec.duration:
+            out.add((*base, "duration"), f"{spec.type} needs a duration like 10s")
+        if spec.until is not None and spec.every is None:
+            out.add((*base, "until"), "only meaningful with every")
+        if spec.every is not None:
+            if spec.every <= 0:
+                out.add((*base, "every"), "must be longer than 0s")
+            elif spec.duration and spec.every <= spec.duration:
+                out.add((*base, "every"), "must be longer than duration (occurrences overlap)")
+        try:
+            jitter = jitter_of(spec)
+        except ValueError as exc:
+            out.add((*base, "jitter"), str(exc))
+            jitter = 0.0
+        if window > 0:
+            for start in starts(spec, window) if (spec.every or 0) > 0 else [spec.at]:
+                end = start + jitter + (spec.duration or 0.0)
+                if not 0 <= start < window:
+                    out.add((*base, "at"), f"{start:g}s is outside the window [0, {window:g}s)")
+                    break
+                if end > window:
+                    out.add(
+                        (*base, "duration"),
+                        f"occurrence at {start:g}s ends at {end:g}s, "
+                        f"after the window ({window:g}s)",
+                    )
+                    break
+        _fault_params(out, fault, fault_params(spec), base, target)
+    for i, inv in enumerate(experiment.invariants):
+        base = ("invariants", i)
+        if inv.check not in registry.checks:
+            raw = located.data.get("invariants")
+            where = (*base, "check") if isinstance(raw, list) and isinstance(raw[i], dict) else base
+            out.add(where, registry.checks.unknown(inv.check))
+            continue
+        try:
+            check = registry.checks.get(inv.check)
+            for msg in check.validate(inv.params()):
+                _add_field_first(out, base, msg)
+        except registry.RegistryError as exc:
+            out.add(base, str(exc))
+    for key in ("steady_state", "abort_when"):
+        for i, item in enumerate(getattr(experiment, key)):
+            if item.probe not in registry.probes:
+                out.add((key, i, "probe"), registry.probes.unknown(item.probe))
+    return out.items
+
+
+def _fault_params(
+    out: _Out, fault: Any, params: dict[str, Any], base: Path, target: TargetSpec | None
+) -> None:
+    model: type[BaseModel] = fault.Params
+    try:
+        parsed = model.model_validate(params)
+    except ValidationError as exc:
+        for p in pyd_problems(out.located, exc, model, prefix=base):
+            out.items.append(p)
+        return
+    if target is None:
+        return
+    proxy = params.get("proxy")
+    if isinstance(proxy, str) and target.proxy(proxy) is None:
+        known = ", ".join(p.name for p in target.proxies) or "none"
+        out.add(
+            (*base, "proxy"),
+            f"target {target.metadata.name!r} has no proxy {proxy!r}; defined: {known}",
+        )
+    component = params.get("component")
+    if isinstance(component, str) and target.component(component) is None:
+        known = ", ".join(c.name for c in target.components) or "none"
+        out.add((*base, "component"), f"target has no component {component!r}; defined: {known}")
+    selector = params.get("selector")
+    if (
+        isinstance(selector, dict)
+        and selector
+        and not any(
+            all(c.labels.get(k) == v for k, v in selector.items()) for c in target.components
+        )
+    ):
+        out.add((*base, "selector"), f"matches no component of target {target.metadata.name!r}")
+    try:
+        messages = fault.validate(parsed, target)
+    except Exception as exc:  # a plugin bug must still read as one line
+        messages = [f"validation failed inside the plugin: {type(exc).__name__}: {exc}"]
+    already = {str(p) for p in out.items}
+    for msg in messages:
+        _add_field_first(out, base, msg)
+        if str(out.items[-1]) in already:
+            out.items.pop()
+
+
+def _add_field_first(out: _Out, base: Path, msg: str) -> None:
+    """Plugin messages read 'field: problem'; locate the field when the file has it."""
+    head, sep, rest = msg.partition(": ")
+    path: Path = (*base, head) if sep and " " not in head else base
+    if path != base and out.located.where(path) == out.located.where(base):
+        path = base
+        rest = msg
+    out.add(path, rest if path != base else msg)
