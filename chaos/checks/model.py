@@ -19,6 +19,7 @@ INFO = 3  # indeterminate: timeout, connection lost after sending, load process 
 I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
 Bool = npt.NDArray[np.bool_]
+F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,94 @@
+"""`delivery`: no acknowledged message lost, nothing delivered that was never published.
+
+Jepsen's total-queue semantics over order ids: an `ok` publish must reach a terminal
+outcome (lost otherwise); a terminal outcome needs an `ok` or `info` publish (phantom
+otherwise). `info` publishes are indeterminate, so either fate is legal for them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chaos.checks.locate import count_by, lookup, offenders, publish_times, terminal_rows
+from chaos.checks.model import (
+    COMPLETED,
+    FAIL,
+    INFO,
+    OK,
+    History,
+    Observations,
+    Phases,
+    Timeseries,
+    Verdict,
+)
+from chaos.checks.params import Params
+
+
+class Delivery:
+    name = "delivery"
+    description = "every ok publish reaches a terminal outcome; no phantom outcomes"
+    needs = ("history", "observations")
+
+    def validate(self, params: dict[str, Any]) -> list[str]:
+        return Params(params, ()).errors
+
+    def __call__(
+        self,
+        history: History,
+        observations: Observations,
+        timeseries: Timeseries,
+        phases: Phases,
+        params: dict[str, Any],
+    ) -> Verdict:
+        Params(params, ()).done()
+        terminal = terminal_rows(history, observations)
+        ok = history.outcome == OK
+        info = history.outcome == INFO
+        lost_rows = ok & ~terminal
+        lost_ids = history.order_id[lost_rows]
+        lost_t = history.t_invoke[lost_rows]
+
+        final = observations.outcome >= COMPLETED
+        final_ids = observations.order_id[final]
+        h_idx, published = lookup(history.order_id, final_ids)
+        failed = published.copy()
+        if len(history.order_id):
+            failed &= history.outcome[h_idx] == FAIL
+        phantom_ids = final_ids[~published | failed]
+        phantom_t, phantom_pub = publish_times(history, observations, phantom_ids)
+
+        redelivered = int(np.count_nonzero(observations.redeliveries > 0))
+        n_ok, n_info = int(np.count_nonzero(ok)), int(np.count_nonzero(info))
+        recovered = int(np.count_nonzero(info & terminal))
+        metrics: dict[str, Any] = {
+            "published": len(history.order_id),
+            "ok": n_ok,
+            "fail": int(np.count_nonzero(history.outcome == FAIL)),
+            "info": n_info,
+            "lost": len(lost_ids),
+            "phantom": len(phantom_ids),
+            "recovered": recovered,
+            "info_unresolved": n_info - recovered,
+            "redelivered": redelivered,
+            "redeliveries": int(observations.redeliveries.sum()),
+        }
+        if len(lost_ids):
+            metrics["lost_by_phase"], metrics["lost_by_fault"] = count_by(phases, lost_t)
+        total, sample = offenders(
+            phases,
+            [
+                (lost_ids, lost_t, np.ones(len(lost_ids), dtype=np.bool_)),
+                (phantom_ids, phantom_t, phantom_pub),
+            ],
+        )
+        passed = total == 0
+        summary = (
+            f"lost {len(lost_ids)} of {n_ok} ok publishes, phantom {len(phantom_ids)}; "
+            f"recovered {recovered} of {n_info} info, {redelivered} redelivered"
+        )
+        return Verdict(self.name, passed, summary, metrics, total, sample)
+
+
+CHECK = Delivery()

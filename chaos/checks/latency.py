@@ -1,0 +1,152 @@
+"""`latency`: end-to-end latency per phase, bounded absolutely or against the baseline.
+
+Latency of an order = terminal time - publish time (invoke, or the broker's ack with
+`from: ok`), over `ok`, non-poison publishes that reached a terminal outcome, grouped by
+the phase its publish fell in. Percentiles come from an HDR histogram (3 significant
+digits, microsecond unit), so `p99` is HDR's value at the 99th percentile: the highest
+value equivalent to the recorded one, never an interpolation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+from hdrh.histogram import HdrHistogram
+
+from chaos.checks.hdr import histogram
+from chaos.checks.locate import lookup, offenders, phase_codes
+from chaos.checks.model import (
+    COMPLETED,
+    OK,
+    History,
+    Observations,
+    Phases,
+    Timeseries,
+    Verdict,
+)
+from chaos.checks.params import Bound, Params
+
+STAT = r"p(\d+(?:\.\d+)?)|max"
+REPORTED = ("p50", "p90", "p99", "max")
+BASELINE = "baseline"
+
+
+def stat_value(h: HdrHistogram, stat: str) -> float:
+    """The statistic in seconds."""
+    if stat == "max":
+        return float(h.get_max_value()) / 1e6
+    return float(h.get_value_at_percentile(float(stat[1:]))) / 1e6
+
+
+class Latency:
+    name = "latency"
+    description = "end-to-end p50/p99/max per phase within absolute or baseline-relative bounds"
+    needs = ("history", "observations", "phases")
+
+    def _parse(
+        self, params: dict[str, Any]
+    ) -> tuple[Params, dict[str, Bound], list[str] | None, str]:
+        p = Params(params, ("phase", "from"), extra=STAT)
+        bounds: dict[str, Bound] = {}
+        for key in params:
+            m = re.fullmatch(STAT, str(key))
+            if not m:
+                continue
+            if m.group(1) is not None and not 0 < float(m.group(1)) <= 100:
+                p.fail(key, "percentile must be within (0, 100], e.g. p99 or p99.9")
+                continue
+            bound = p.bound(key)
+            if bound is not None:
+                bounds[key] = bound
+        return p, bounds, p.names("phase", None), p.choice("from", "invoke", ("invoke", "ok"))
+
+    def validate(self, params: dict[str, Any]) -> list[str]:
+        return self._parse(params)[0].errors
+
+    def __call__(
+        self,
+        history: History,
+        observations: Observations,
+        timeseries: Timeseries,
+        phases: Phases,
+        params: dict[str, Any],
+    ) -> Verdict:
+        p, bounds, wanted, start_at = self._parse(params)
+        p.done()
+        obs = observations
+        idx, seen = lookup(obs.order_id, history.order_id)
+        t_end = np.where(seen, obs.t_terminal[idx], -1) if len(obs.order_id) else idx - 1
+        final = seen & (obs.outcome[idx] >= COMPLETED) if len(obs.order_id) else seen
+        rows = (history.outcome == OK) & ~history.poison & final & (t_end >= 0)
+        start = history.t_invoke[rows]
+        if start_at == "ok":
+            done = history.t_done[rows]
+            start = np.where(done >= 0, done, start)
+        lat_us = np.maximum(t_end[rows] - start, 0) // 1000
+        ids = history.order_id[rows]
+        names, codes = phase_codes(phases, history.t_invoke[rows])
+
+        stats: dict[str, dict[str, Any]] = {}
+        hists: dict[str, HdrHistogram] = {}
+        for i, name in enumerate(names):
+            mask = codes == i
+            if not np.any(mask):
+                continue
+            h, clamped = histogram(lat_us[mask])
+            hists[name] = h
+            keys = dict.fromkeys([*REPORTED, *bounds])
+            stats[name] = {"count": int(h.get_total_count())}
+            stats[name].update({f"{k}_ms": round(stat_value(h, k) * 1e3, 3) for k in keys})
+            if clamped:
+                stats[name]["clamped"] = clamped
+
+        selected = wanted if wanted is not None else list(stats)
+        problems: list[str] = []
+        checked: list[dict[str, Any]] = []
+        slow = np.zeros(len(ids), dtype=np.bool_)
+        for phase in selected:
+            if phase not in hists:
+                problems.append(f"no terminal orders published in phase {phase}")
+                continue
+            for stat, bound in bounds.items():
+                base = stat_value(hists[BASELINE], stat) if BASELINE in hists else None
+                limit = bound.limit(base)
+                if limit is None:
+                    problems.append(f"{stat}: {bound.describe()} needs baseline data, none")
+                    continue
+                value = stat_value(hists[phase], stat)
+                ok = value <= limit
+                checked.append({"phase": phase, "stat": stat, "bound": bound.describe(),
+                                "limit_ms": round(limit * 1e3, 3),
+                                "value_ms": round(value * 1e3, 3), "ok": ok})
+                if not ok:
+                    problems.append(
+                        f"{phase} {stat} {value * 1e3:.1f}ms > {limit * 1e3:.1f}ms "
+                        f"({bound.describe()})"
+                    )
+                    phase_i = names.index(phase)
+                    slow |= (codes == phase_i) & (lat_us > int(limit * 1e6))
+
+        total, sample = offenders(
+            phases, [(ids[slow], history.t_invoke[rows][slow], np.ones(int(slow.sum()), bool))]
+        )
+        metrics: dict[str, Any] = {
+            "phases": stats,
+            "bounds": checked,
+            "measured": len(ids),
+            "not_terminal": int(np.count_nonzero((history.outcome == OK) & ~final)),
+            "from": start_at,
+        }
+        if problems:
+            summary = "; ".join(problems)
+        else:
+            parts = [f"{ph} p99 {v['p99_ms']:.1f}ms" for ph, v in stats.items() if ph in selected]
+            summary = ", ".join(parts) if parts else "no latency data"
+            if checked:
+                summary = f"{len(checked)} bounds hold: {summary}"
+        return Verdict(self.name, not problems, summary, metrics, total, sample)
+
+
+CHECK = Latency()

@@ -1,0 +1,148 @@
+"""Where things happened: joins by order id, phase and fault labels, offender samples.
+
+Everything here is vectorised over sorted integer order ids so a check over ten million
+publishes stays in numpy; Python loops run only over phases, fault windows and samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chaos.checks.model import (
+    COMPLETED,
+    I64,
+    Bool,
+    History,
+    Observations,
+    Offender,
+    Phases,
+)
+
+SAMPLE = 20
+OUTSIDE = "outside"
+UNPUBLISHED = "unpublished"
+
+
+def lookup(sorted_ids: I64, ids: I64) -> tuple[I64, Bool]:
+    """Index of each of `ids` in `sorted_ids` and whether it is there at all."""
+    if len(sorted_ids) == 0:
+        return np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=np.bool_)
+    idx = np.searchsorted(sorted_ids, ids)
+    idx = np.minimum(idx, len(sorted_ids) - 1)
+    return idx.astype(np.int64, copy=False), sorted_ids[idx] == ids
+
+
+def phase_codes(phases: Phases, t: I64) -> tuple[list[str], np.ndarray]:
+    """Label each time with its phase: (names, code per time); the last name is `outside`."""
+    names = [*phases.bounds, OUTSIDE]
+    codes = np.full(len(t), len(names) - 1, dtype=np.int16)
+    for i, (start, end) in enumerate(phases.bounds.values()):
+        inside = (t >= start) & (t < end) & (codes == len(names) - 1)
+        codes[inside] = i
+    return names, codes
+
+
+def fault_codes(phases: Phases, t: I64) -> np.ndarray:
+    """Index of the fault window containing each time, else the one that ended most
+    recently before it, else -1 (before any fault)."""
+    windows = phases.faults
+    before = np.full(len(t), -1, dtype=np.int32)
+    for i in sorted(range(len(windows)), key=lambda k: windows[k].end):
+        before[t > windows[i].end] = i
+    inside = np.full(len(t), -1, dtype=np.int32)
+    for i in sorted(range(len(windows)), key=lambda k: windows[k].start):
+        inside[(t >= windows[i].start) & (t <= windows[i].end)] = i
+    return np.where(inside >= 0, inside, before)
+
+
+def publish_times(history: History, observations: Observations, ids: I64) -> tuple[I64, Bool]:
+    """Publish (invoke) time of each order; terminal time for orders never published."""
+    h_idx, published = lookup(history.order_id, ids)
+    o_idx, observed = lookup(observations.order_id, ids)
+    t = np.full(len(ids), -1, dtype=np.int64)
+    if len(history.order_id):
+        t[published] = history.t_invoke[h_idx[published]]
+    late = ~published & observed
+    if len(observations.order_id):
+        t[late] = observations.t_terminal[o_idx[late]]
+    return t, published
+
+
+def offenders(
+    phases: Phases,
+    groups: list[tuple[I64, I64, Bool]],
+) -> tuple[int, tuple[Offender, ...]]:
+    """Total and a deterministic sample of offenders.
+
+    `groups`: one (ids, times, published) triple per kind of anomaly (lost, phantom,
+    ...); the sample takes the lowest ids of each kind in turn, so every kind shows.
+    Orders never published get phase `unpublished` (their fault is still located by
+    the time given, typically the terminal time).
+    """
+    total = sum(len(ids) for ids, _, _ in groups)
+    picks: list[list[tuple[int, int, bool]]] = []
+    for ids, times, published in groups:
+        order = np.argsort(ids, kind="stable")[:SAMPLE]
+        picks.append(
+            [(int(ids[i]), int(times[i]), bool(published[i])) for i in order]
+        )
+    chosen: list[tuple[int, int, bool]] = []
+    seen: set[int] = set()
+    depth = 0
+    while len(chosen) < SAMPLE and any(depth < len(p) for p in picks):
+        for p in picks:
+            if depth < len(p) and p[depth][0] not in seen and len(chosen) < SAMPLE:
+                seen.add(p[depth][0])
+                chosen.append(p[depth])
+        depth += 1
+    if not chosen:
+        return total, ()
+    t = np.array([c[1] for c in chosen], dtype=np.int64)
+    names, codes = phase_codes(phases, t)
+    faults = fault_codes(phases, t)
+    sample = tuple(
+        Offender(
+            id=oid,
+            phase=names[int(codes[k])] if pub else UNPUBLISHED,
+            fault=phases.faults[int(faults[k])].id if faults[k] >= 0 and tk >= 0 else None,
+        )
+        for k, (oid, tk, pub) in enumerate(chosen)
+    )
+    return total, sample
+
+
+def count_by(phases: Phases, t: I64) -> tuple[dict[str, int], dict[str, int]]:
+    """How many of the given times fall in each phase and in each fault window."""
+    names, codes = phase_codes(phases, t)
+    by_phase = {names[i]: int(n) for i, n in enumerate(np.bincount(codes, minlength=len(names)))
+                if n}
+    faults = fault_codes(phases, t)
+    counts = np.bincount(faults + 1, minlength=len(phases.faults) + 1)
+    by_fault: dict[str, int] = {}
+    for i, n in enumerate(counts):
+        if n:
+            key = "none" if i == 0 else phases.faults[i - 1].id
+            by_fault[key] = by_fault.get(key, 0) + int(n)
+    return by_phase, by_fault
+
+
+def terminal_rows(history: History, observations: Observations) -> Bool:
+    """For each history row: did the pipeline bring that order to a terminal outcome?"""
+    idx, found = lookup(observations.order_id, history.order_id)
+    if len(observations.order_id) == 0:
+        return found
+    return found & (observations.outcome[idx] >= COMPLETED)
+
+
+def effect_counts(observations: Observations, effect: str, ids: I64) -> I64:
+    """How many times `effect` was applied for each of `ids` (0 when never)."""
+    eff_ids, counts = observations.effects.get(
+        effect, (np.zeros(0, np.int64), np.zeros(0, np.int64))
+    )
+    if eff_ids is ids or (len(eff_ids) == len(ids) and np.array_equal(eff_ids, ids)):
+        return counts.astype(np.int64, copy=False)
+    idx, found = lookup(eff_ids, ids)
+    out = np.zeros(len(ids), dtype=np.int64)
+    if len(eff_ids):
+        out[found] = counts[idx[found]]
+    return out
