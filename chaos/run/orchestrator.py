@@ -221,7 +221,8 @@ class Run:
             try:
                 probes[name] = registry.probes.get(name)
             except registry.RegistryError as exc:
-                named = {c.probe for c in (*self.exp.steady_state, *self.exp.abort_when)}
+                named = {c.probe for c in self.exp.steady_state}
+                named |= {c.probe for c in self.exp.abort_when}
                 (log.warning if name in named else log.debug)("probe unavailable: %s", exc)
         self.sampler = Sampler(
             probes,
