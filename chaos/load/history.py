@@ -62,6 +62,10 @@ class HistoryWriter:
         header["created"] = time.time_ns()
         os.write(self._fd, encode_header(header))
 
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
     def error_code(self, name: str) -> int:
         """The code for an error class name, registering it (a NAME record) on first use."""
         code = self._codes.get(name)

@@ -1,0 +1,104 @@
+"""Locust file: one `OrderPublisher` user per load process runs the open-loop `Driver`.
+
+Started only by `chaos.load.launcher` as `python -m locust -f <this file> --headless ...`
+with PIPECHAOS_LOAD_SETTINGS (the settings file) and PIPECHAOS_LOAD_INDEX (this process's
+slot) in its environment.  Locust's own statistics see every publish as a request.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import User, events, task
+from locust.env import Environment
+
+from chaos.load.driver import Driver
+from chaos.load.settings import ENV_INDEX, ENV_SETTINGS, LoadPaths, LoadSettings
+from chaos.publishers.base import Publisher, PublishResult
+
+_settings_file = Path(os.environ.get(ENV_SETTINGS, "settings.json"))
+_started = False
+
+
+def load_publisher(kind: str, settings: dict[str, Any], run_id: str) -> Publisher:
+    """The publisher plugin registered under `kind` in the pipechaos.publishers group."""
+    found = entry_points(group="pipechaos.publishers", name=kind)
+    if not found:
+        raise ValueError(f"unknown publisher type {kind!r} (no pipechaos.publishers entry point)")
+    cls: Any = next(iter(found)).load()
+    publisher: Publisher = cls(settings, run_id)
+    return publisher
+
+
+def _index(environment: Environment) -> int:
+    raw = os.environ.get(ENV_INDEX)
+    if raw is not None:
+        return int(raw)
+    return int(getattr(environment.runner, "worker_index", 0))
+
+
+def _watch_parent(environment: Environment) -> None:
+    """Quit if the launcher (our parent) dies, so no orphan keeps publishing."""
+    parent = os.getppid()
+    while True:
+        gevent.sleep(1.0)
+        if os.getppid() != parent and environment.runner is not None:
+            environment.runner.quit()
+            return
+
+
+def _on_init(environment: Environment, **_: Any) -> None:
+    gevent.spawn(_watch_parent, environment)
+
+
+_init_event: Any = events.init  # locust's EventHook is untyped
+_init_event.add_listener(_on_init)
+
+
+class OrderPublisher(User):
+    """Publishes the orders of this process's share of the schedule, then idles."""
+
+    kind = "publisher"
+
+    def _report(self, result: PublishResult, ms: float, size: int) -> None:
+        self.environment.events.request.fire(
+            request_type="publish",
+            name=self.kind,
+            response_time=ms,
+            response_length=size,
+            exception=None if result.outcome == "ok" else RuntimeError(
+                f"{result.outcome}: {result.error}"
+            ),
+            context={},
+        )
+
+    @task
+    def run_schedule(self) -> None:
+        global _started
+        if _started:  # one driver per process, whatever Locust's user count
+            gevent.sleep(3600)
+            return
+        _started = True
+        settings = LoadSettings.from_json(_settings_file.read_bytes())
+        paths = LoadPaths(_settings_file.parent.parent)
+        index = _index(self.environment)
+        self.kind = settings.publisher_type
+        try:
+            publisher = load_publisher(
+                settings.publisher_type, settings.publisher_settings, settings.run_id
+            )
+            Driver(settings, index, paths, publisher, self._report).run()
+            publisher.close()
+        except Exception as e:
+            message = f"{type(e).__name__}: {e}".splitlines()[0]
+            paths.error(index).write_text(message + "\n" + traceback.format_exc())
+            if self.environment.runner is not None:
+                self.environment.runner.quit()
+            return
+        while True:
+            gevent.sleep(3600)
