@@ -1,0 +1,342 @@
+"""Pod faults: `pod.kill`, `pod.pause`, `pod.crash` against any pod, the broker included.
+
+Victims are drawn with `env.rng` from `platform.pods(selector)` (sorted by name), so a
+replay with the same seed picks the same slots. Each victim is one Action whose record
+holds its name and pid, enough for `pipechaos rollback` to SIGCONT a paused process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import random
+import signal
+from typing import TYPE_CHECKING, Any, Literal
+
+import httpx
+from pydantic import Field, model_validator
+
+from chaos.faults.base import Action, FaultEnv, FaultNotEffective, FaultParams
+from chaos.platforms.base import PlatformError, Pod
+from chaos.spec.units import Duration
+
+if TYPE_CHECKING:
+    from chaos.platforms.base import Platform
+    from chaos.spec.models import Component, TargetSpec
+
+CrashPoint = Literal["before-effects", "after-effects-before-ack", "after-ack"]
+
+
+class Selection(FaultParams):
+    selector: dict[str, str] = Field(description="label: value pairs every victim carries")
+    mode: Literal["one", "all", "fixed", "percent"] = "one"
+    value: float | None = Field(None, description="mode fixed: a count; percent: 0-100")
+    timeout: Duration = Field(30.0, description="how long verify waits for a replacement")
+
+    @model_validator(mode="after")
+    def _value_fits_mode(self) -> Selection:
+        if self.mode in ("fixed", "percent") and self.value is None:
+            raise ValueError(f"value: required with mode {self.mode}")
+        if self.mode in ("one", "all") and self.value is not None:
+            raise ValueError(f"value: only with mode fixed or percent, not {self.mode}")
+        if self.mode == "fixed" and (self.value is None or self.value < 1 or self.value % 1):
+            raise ValueError("value: mode fixed needs a whole count >= 1")
+        if self.mode == "percent" and not (self.value is not None and 0 < self.value <= 100):
+            raise ValueError("value: mode percent needs 0 < value <= 100")
+        return self
+
+
+class KillParams(Selection):
+    signal: Literal["KILL", "TERM"] = "KILL"
+    grace: Duration = Field(5.0, description="TERM: SIGKILL after this long")
+
+
+class PauseParams(Selection):
+    pass
+
+
+class CrashParams(Selection):
+    point: CrashPoint
+    port: str = Field("admin", description="the named port serving the crash-point API")
+    timeout: Duration = Field(10.0, description="how long verify waits for the crash")
+
+
+# ---------------------------------------------------------------- selection (pure)
+
+
+def labels_of(component: Component) -> dict[str, str]:
+    """The labels the local platform gives a component's pods."""
+    return {"component": component.name, **component.labels}
+
+
+def matching(target: TargetSpec, selector: dict[str, str]) -> list[Component]:
+    return [
+        c for c in target.components
+        if all(labels_of(c).get(k) == v for k, v in selector.items())
+    ]
+
+
+def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:
+    """The victims among `pods` (sorted by name first, so a replay picks the same)."""
+    ordered = sorted(pods, key=lambda p: p.name)
+    if not ordered:
+        return []
+    if params.mode == "all":
+        return ordered
+    if params.mode == "one":
+        count = 1
+    elif params.mode == "fixed":
+        count = int(params.value or 1)
+    else:
+        count = max(1, math.floor(len(ordered) * (params.value or 0) / 100))
+    return sorted(rng.sample(ordered, min(count, len(ordered))), key=lambda p: p.name)
+
+
+def selection_errors(params: Selection, target: TargetSpec) -> list[str]:
+    found = matching(target, params.selector)
+    if not found:
+        shown = ", ".join(f"{c.name} {labels_of(c)}" for c in target.components) or "none"
+        return [f"selector: {params.selector} matches no component (have: {shown})"]
+    if not any(c.replicas for c in found):
+        return [f"selector: {params.selector} matches only components with 0 replicas"]
+    return []
+
+
+def process_state(pid: int) -> str:
+    """State letter from /proc/<pid>/stat; '' when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def gone(pid: int | None) -> bool:
+    return pid is None or process_state(pid) in ("", "Z", "X")
+
+
+def pod_record(pod: Pod) -> dict[str, Any]:
+    return {"pod": pod.name, "component": pod.component, "index": pod.index,
+            "labels": dict(pod.labels), "pid": pod.pid}
+
+
+def pod_from(record: dict[str, Any]) -> Pod:
+    pid = record.get("pid")
+    return Pod(name=str(record["pod"]), component=str(record["component"]),
+               index=int(record["index"]), labels=dict(record.get("labels") or {}),
+               pid=pid if isinstance(pid, int) else None)
+
+
+def _need(platform: Platform | None, what: str) -> Platform:
+    if platform is None:
+        raise FaultNotEffective(f"{what}: needs a running platform (restored from a record)")
+    return platform
+
+
+# ---------------------------------------------------------------- actions
+
+
+class KillAction:
+    fault = "pod.kill"
+
+    def __init__(self, pod: Pod, params: dict[str, Any], platform: Platform | None) -> None:
+        self.pod, self.params, self.platform = pod, params, platform
+        self.replacement: Pod | None = None
+
+    def describe(self) -> str:
+        return f"pod.kill {self.pod.name} (pid {self.pod.pid}) with SIG{self.params['signal']}"
+
+    def record(self) -> dict[str, Any]:
+        return {**pod_record(self.pod), **self.params}
+
+    def apply(self) -> None:
+        platform = _need(self.platform, "pod.kill")
+        try:
+            platform.kill(self.pod, self.params["signal"], self.params["grace_s"])
+        except PlatformError as exc:
+            raise FaultNotEffective(f"pod.kill {self.pod.name}: {exc}") from None
+
+    def verify(self) -> None:
+        platform = _need(self.platform, "pod.kill")
+        if not gone(self.pod.pid):
+            raise FaultNotEffective(f"pod {self.pod.name} (pid {self.pod.pid}) is still alive")
+        if not self.params["restarts"]:
+            return
+        try:
+            self.replacement = platform.wait_replacement(self.pod, self.params["timeout_s"])
+        except PlatformError as exc:
+            raise FaultNotEffective(str(exc)) from None
+
+    def revert(self) -> None:
+        """Nothing to undo: the platform restarts the pod by itself."""
+
+
+class PauseAction:
+    fault = "pod.pause"
+
+    def __init__(self, pod: Pod, platform: Platform | None) -> None:
+        self.pod, self.platform = pod, platform
+
+    def describe(self) -> str:
+        return f"pod.pause {self.pod.name} (pid {self.pod.pid}): SIGSTOP, SIGCONT on revert"
+
+    def record(self) -> dict[str, Any]:
+        return pod_record(self.pod)
+
+    def apply(self) -> None:
+        try:
+            _need(self.platform, "pod.pause").pause(self.pod)
+        except PlatformError as exc:
+            raise FaultNotEffective(f"pod.pause {self.pod.name}: {exc}") from None
+
+    def verify(self) -> None:
+        state = process_state(self.pod.pid) if self.pod.pid else ""
+        if state not in ("T", "t"):
+            raise FaultNotEffective(
+                f"pod {self.pod.name} (pid {self.pod.pid}) is not stopped (state {state or 'gone'})"
+            )
+
+    def revert(self) -> None:
+        """SIGCONT (idempotent); without a platform, straight to the recorded group."""
+        if self.platform is not None:
+            with contextlib.suppress(PlatformError):
+                self.platform.resume(self.pod)
+                return
+        pid = self.pod.pid
+        if pid is not None and process_state(pid) in ("T", "t"):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGCONT)
+
+
+class CrashAction:
+    fault = "pod.crash"
+
+    def __init__(self, pod: Pod, params: dict[str, Any], platform: Platform | None) -> None:
+        self.pod, self.params, self.platform = pod, params, platform
+        self.replacement: Pod | None = None
+
+    def describe(self) -> str:
+        return f"pod.crash {self.pod.name}: SIGKILL itself at {self.params['point']}"
+
+    def record(self) -> dict[str, Any]:
+        return {**pod_record(self.pod), **self.params}
+
+    def apply(self) -> None:
+        platform = _need(self.platform, "pod.crash")
+        try:
+            url = platform.admin_url(self.pod, self.params["port"]) + "/crash"
+            response = httpx.post(url, json={"point": self.params["point"]}, timeout=5.0)
+        except (PlatformError, httpx.HTTPError) as exc:
+            raise FaultNotEffective(f"pod.crash {self.pod.name}: cannot arm: {exc!r}") from None
+        if response.status_code >= 300:
+            raise FaultNotEffective(
+                f"pod.crash {self.pod.name}: POST {url} answered HTTP {response.status_code}"
+            )
+
+    def verify(self) -> None:
+        platform = _need(self.platform, "pod.crash")
+        try:
+            self.replacement = platform.wait_replacement(self.pod, self.params["timeout_s"])
+        except PlatformError:
+            raise FaultNotEffective(
+                f"pod {self.pod.name} armed at {self.params['point']} did not crash and come "
+                f"back within {self.params['timeout_s']:g}s (no message reached it?)"
+            ) from None
+        if not gone(self.pod.pid):
+            raise FaultNotEffective(f"pod {self.pod.name} (pid {self.pod.pid}) is still alive")
+
+    def revert(self) -> None:
+        """Nothing to undo: the crash point fires once; the platform restarts the pod."""
+
+
+# ---------------------------------------------------------------- fault types
+
+
+def _victims(params: Selection, env: FaultEnv) -> list[Pod]:
+    try:
+        live = env.platform.pods(dict(params.selector))
+    except PlatformError as exc:
+        raise FaultNotEffective(str(exc)) from None
+    victims = choose(live, params, env.rng)
+    if not victims:
+        raise FaultNotEffective(f"selector {params.selector} matches no live pod")
+    return victims
+
+
+class PodKill:
+    name = "pod.kill"
+    Params: type[FaultParams] = KillParams
+    instant = True
+    description = "kill pods (SIGKILL, or SIGTERM then SIGKILL after grace); they restart"
+
+    def validate(self, params: FaultParams, target: TargetSpec) -> list[str]:
+        assert isinstance(params, KillParams)
+        return selection_errors(params, target)
+
+    def actions(self, params: FaultParams, env: FaultEnv) -> list[Action]:
+        assert isinstance(params, KillParams)
+        policies = {c.name: c.restart.policy for c in env.target.components}
+        return [
+            KillAction(pod, {"signal": params.signal, "grace_s": params.grace,
+                             "timeout_s": params.timeout,
+                             "restarts": policies.get(pod.component, "always") == "always"},
+                       env.platform)
+            for pod in _victims(params, env)
+        ]
+
+    def restore(self, record: dict[str, Any]) -> Action:
+        params = {k: record[k] for k in ("signal", "grace_s", "timeout_s", "restarts")}
+        return KillAction(pod_from(record), params, None)
+
+
+class PodPause:
+    name = "pod.pause"
+    Params: type[FaultParams] = PauseParams
+    instant = False
+    description = "freeze pods with SIGSTOP for the duration, SIGCONT on revert"
+
+    def validate(self, params: FaultParams, target: TargetSpec) -> list[str]:
+        assert isinstance(params, PauseParams)
+        return selection_errors(params, target)
+
+    def actions(self, params: FaultParams, env: FaultEnv) -> list[Action]:
+        assert isinstance(params, PauseParams)
+        return [PauseAction(pod, env.platform) for pod in _victims(params, env)]
+
+    def restore(self, record: dict[str, Any]) -> Action:
+        return PauseAction(pod_from(record), None)
+
+
+class PodCrash:
+    name = "pod.crash"
+    Params: type[FaultParams] = CrashParams
+    instant = True
+    description = "arm a crash point: the pod SIGKILLs itself there on its next message"
+
+    def validate(self, params: FaultParams, target: TargetSpec) -> list[str]:
+        assert isinstance(params, CrashParams)
+        errors = selection_errors(params, target)
+        for comp in matching(target, params.selector):
+            if params.port not in comp.ports:
+                errors.append(
+                    f"port: component {comp.name!r} has no port {params.port!r} "
+                    f"(crash points need its admin API)"
+                )
+        return errors
+
+    def actions(self, params: FaultParams, env: FaultEnv) -> list[Action]:
+        assert isinstance(params, CrashParams)
+        settings = {"point": params.point, "port": params.port, "timeout_s": params.timeout}
+        return [CrashAction(pod, settings, env.platform) for pod in _victims(params, env)]
+
+    def restore(self, record: dict[str, Any]) -> Action:
+        params = {k: record[k] for k in ("point", "port", "timeout_s")}
+        return CrashAction(pod_from(record), params, None)
+
+
+KILL = PodKill()
+PAUSE = PodPause()
+CRASH = PodCrash()
