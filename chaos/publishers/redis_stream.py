@@ -109,8 +109,7 @@ class RedisStreamPublisher:
             socket_connect_timeout=self.connect_timeout,
             retry_on_timeout=False,
             retry=Retry(NoBackoff(), 0),
-            lib_name=None,
-            lib_version=None,
+            driver_info=None,  # no CLIENT SETINFO: connecting sends nothing but the XADD
         )
 
     def _keep(self, conn: Any) -> None:
