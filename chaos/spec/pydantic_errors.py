@@ -55,9 +55,10 @@ def _message(err: Any) -> str:
     if err["type"] in ("string_pattern_mismatch",):
         msg = f"must match {err['ctx']['pattern']}"
     value = err.get("input")
-    if err["type"].endswith("_type") or err["type"] in ("literal_error", "enum"):
+    msg = msg[:1].lower() + msg[1:]
+    if "got " not in msg and err["type"] not in ("value_error", "assertion_error"):
         shown = f'"{value}"' if isinstance(value, str) else _short(value)
-        msg = f"{msg[0].lower()}{msg[1:]}, got {shown}"
+        msg = f"{msg}, got {shown}"
     return msg
 
 

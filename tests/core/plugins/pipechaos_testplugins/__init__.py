@@ -28,8 +28,13 @@ class MarkerAction:
 
     fault = "test.marker"
 
-    def __init__(self, path: str, fail_verify: bool = False, fail_apply: bool = False,
-                 apply_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        fail_verify: bool = False,
+        fail_apply: bool = False,
+        apply_delay: float = 0.0,
+    ) -> None:
         self.path = Path(path)
         self.fail_verify = fail_verify
         self.fail_apply = fail_apply
@@ -63,6 +68,7 @@ class MarkerParams(FaultParams):
     fail_apply: bool = False
     fail_verify: bool = False
     apply_delay: float = 0.0
+    proxy: str | None = None  # only for validation tests (unknown proxy)
 
 
 class MarkerFault:
@@ -80,8 +86,12 @@ class MarkerFault:
         Path(params.dir).mkdir(parents=True, exist_ok=True)
         tag = env.rng.randrange(10**6)
         return [
-            MarkerAction(str(Path(params.dir) / f"marker-{tag}-{n}-{time.time_ns()}"),
-                         params.fail_verify, params.fail_apply, params.apply_delay)
+            MarkerAction(
+                str(Path(params.dir) / f"marker-{tag}-{n}-{time.time_ns()}"),
+                params.fail_verify,
+                params.fail_apply,
+                params.apply_delay,
+            )
             for n in range(params.count)
         ]
 
@@ -148,5 +158,8 @@ class TestObserver:
         return True
 
     def observe(self, run_id: str, path: Path) -> None:
-        path.write_text(json.dumps({"format": "pipechaos.observations", "version": 1,
-                                    "run_id": run_id, "orders": {}}))
+        path.write_text(
+            json.dumps(
+                {"format": "pipechaos.observations", "version": 1, "run_id": run_id, "orders": {}}
+            )
+        )

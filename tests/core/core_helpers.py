@@ -1,0 +1,56 @@
+"""Helpers for the runner-core tests: paths, the plugin path, the CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+PLUGINS = HERE / "plugins"
+FILES = HERE / "files"
+ROOT = HERE.parent.parent
+if str(PLUGINS) not in sys.path:
+    sys.path.insert(0, str(PLUGINS))  # in-process tests see the test plugins too
+
+
+def cli_env(lock_dir: Path | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PLUGINS), str(ROOT), env.get("PYTHONPATH", "")])
+    if lock_dir is not None:
+        env["PIPECHAOS_LOCK_DIR"] = str(lock_dir)
+    env.pop("COLUMNS", None)
+    return env
+
+
+def run_cli(args: list[str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chaos", *args],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+class Procs:
+    """Processes a test started; killed at teardown whatever happened."""
+
+    def __init__(self) -> None:
+        self.items: list[subprocess.Popen[str]] = []
+
+    def start(self, args: list[str], cwd: Path) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chaos", *args],
+            cwd=cwd,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        self.items.append(proc)
+        return proc
