@@ -102,7 +102,8 @@ def load_run(run_dir: Path, needs: Iterable[str] = INPUTS) -> RunData:
             loaded[name] = readers[name]()
         except Exception as exc:  # any unreadable input is reported, never a crash
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            problems[name] = f"{FILES[name]}: {message}" if FILES[name] not in message else message
+            label = FILES[name].rstrip("/")
+            problems[name] = message if message.startswith(label) else f"{label}: {message}"
             loaded[name] = empty[name]()
     if not run_dir.is_dir():
         problems = {n: f"run directory {run_dir} does not exist" for n in wanted}
