@@ -28,21 +28,21 @@ _CODES = {
 def classify(exc: BaseException) -> str | None:
     """The kind of certificate failure behind `exc` (walking causes), or None."""
     seen: BaseException | None = exc
-    for _ in range(6):
+    for _ in range(8):
         if seen is None:
             return None
+        cert_error = getattr(seen, "certificate_error", None)  # aiohttp wraps the ssl error
+        if isinstance(cert_error, BaseException) and cert_error is not seen:
+            seen = cert_error
+            continue
         if isinstance(seen, ssl.SSLCertVerificationError):
-            kind = _CODES.get(seen.verify_code)
+            kind = _CODES.get(getattr(seen, "verify_code", -1))
             if kind:
                 return kind
-            text = str(seen.verify_message).lower()
+            text = str(getattr(seen, "verify_message", seen)).lower()
             if "hostname" in text or "ip address mismatch" in text:
                 return "hostname-mismatch"
             return "untrusted"
-        cert_error = getattr(seen, "certificate_error", None)
-        if isinstance(cert_error, BaseException):
-            seen = cert_error
-            continue
         if isinstance(seen, ssl.SSLError):
             return "handshake"
         seen = seen.__cause__ or seen.__context__
