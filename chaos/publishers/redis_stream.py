@@ -109,7 +109,8 @@ class RedisStreamPublisher:
             socket_connect_timeout=self.connect_timeout,
             retry_on_timeout=False,
             retry=Retry(NoBackoff(), 0),
-            driver_info=None,  # no CLIENT SETINFO: connecting sends nothing but the XADD
+            protocol=2,  # RESP2: no HELLO round trip, so connecting is the TCP handshake only
+            driver_info=None,  # and no CLIENT SETINFO either
         )
 
     def _keep(self, conn: Any) -> None:

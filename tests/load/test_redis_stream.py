@@ -58,6 +58,8 @@ def test_blackhole_is_info_then_fresh_connection_recovers(
     assert result.outcome == "info"
     assert result.error == "TimeoutError"
     assert time.monotonic() - started >= 0.29  # waited for the timeout, no silent retry
+    fresh = RedisStreamPublisher({"address": forwarder.address, "timeout": "300ms"}, "r")
+    assert fresh.publish(9, b"{}").outcome == "info"  # connecting sends nothing; XADD did go
     forwarder.set_mode("pass")
     assert pub.publish(3, b"{}").outcome == "ok"
     assert redis_server.stream_ids() == [1, 3]
