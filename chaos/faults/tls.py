@@ -133,7 +133,7 @@ class CertFault:
         toxic = {
             "name": f"{self.name}-{env.rng.randrange(16**6):06x}",
             "type": "tls",
-            "stream": "downstream",
+            "stream": "upstream",  # it must see the client's ClientHello first
             "toxicity": 1.0,
             "attributes": {"cert": bad.cert_pem.decode(), "key": bad.key_pem.decode()},
         }

@@ -43,14 +43,19 @@ class Ca:
     run_dir: Path
 
 
-@pytest.fixture
-def ca(tmp_path: Path) -> Ca:
+def make_deployment_ca(run_dir: Path) -> Ca:
+    """A CA where the local platform keeps it: <run_dir>/pods/data/ca/{ca,ca-key}.pem."""
     cert, key = make_ca("test deployment CA")
-    folder = tmp_path / "pods" / "data" / "ca"
+    folder = run_dir / "pods" / "data" / "ca"
     folder.mkdir(parents=True)
     (folder / "ca.pem").write_bytes(cert)
     (folder / "ca-key.pem").write_bytes(key)
-    return Ca(cert, key, tmp_path)
+    return Ca(cert, key, run_dir)
+
+
+@pytest.fixture
+def ca(tmp_path: Path) -> Ca:
+    return make_deployment_ca(tmp_path)
 
 
 @dataclass
