@@ -22,6 +22,7 @@ from aiohttp import web
 
 from targets.reference.admin import admin_app
 from targets.reference.crash import CrashPoints
+from targets.reference.loop import run as run_loop
 from targets.reference.order import Poison, parse_entry
 from targets.reference.pod import PodConfig, die, duration_s, load_pod
 from targets.reference.retry import Backoff, retry_forever
@@ -271,7 +272,7 @@ def main() -> None:
     async def amain() -> None:
         await Consumer(pod, settings).run()
 
-    asyncio.run(amain())
+    run_loop(amain())
 
 
 if __name__ == "__main__":

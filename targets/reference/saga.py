@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 import uuid
 from dataclasses import dataclass, field
 from typing import Literal
@@ -106,8 +107,10 @@ class Services:
         while True:
             try:
                 return await self._once(service, action, key, order)
-            except Transient:
+            except Transient as exc:
                 attempt += 1
+                if attempt in (1, 10) or attempt % 100 == 0:
+                    print(f"retrying (attempt {attempt}): {exc}", file=sys.stderr, flush=True)
                 await asyncio.sleep(self.config.backoff.delay(attempt))
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from targets.reference.loop import run as run_loop
 from targets.reference.pod import PodConfig
 from targets.reference.services.store import Handler, Store
 
@@ -123,4 +124,4 @@ async def serve(
 
 def run(pod: PodConfig, operations: dict[str, Handler], store: Store, totals: Totals,
         public_port: str) -> None:
-    asyncio.run(serve(pod, operations, store, totals, public_port))
+    run_loop(serve(pod, operations, store, totals, public_port))
