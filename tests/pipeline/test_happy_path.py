@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chaos.checks.observations_file import read_observations
 from tests.pipeline.harness import Deployment, by_order, effect_counts, payload
 
 
@@ -34,6 +35,10 @@ def test_happy_path_orders_complete_or_compensate(deployment: Deployment) -> Non
     assert t["charged"] - t["refunded"] == value
     assert t["points"] == sum(rows[o]["points"] for o in completed)
     assert doc["dead_letters"]["order_id"] == []
+    model = read_observations(deployment.root / "observations-run-a.json")  # the contract
+    assert model.order_id.tolist() == list(range(1, 304))
+    assert model.totals["charged"] == t["charged"]
+    assert model.settings["max_attempts"] == 3
 
 
 def test_poison_is_dead_lettered_after_max_attempts(deployment: Deployment) -> None:
