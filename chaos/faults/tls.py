@@ -118,9 +118,7 @@ class CertFault:
         probe = ProbeTarget(
             address, params.server_hostname or hosts[0], ca_cert.decode(), params.probe_timeout
         )
-        codes = frozenset({self.kind.verify_code})
-        if self.kind is BadKind.UNTRUSTED:
-            codes = handshake.ACCEPTED[handshake.UNTRUSTED]  # a server may send the rogue CA
+        codes = handshake.ACCEPTED[self.kind.verify_code]
         if params.via == "rotate":
             assert params.service is not None
             return [
