@@ -56,6 +56,8 @@ class Driver:
         self.counts = {"offered": 0, "sent": 0, "ok": 0, "fail": 0, "info": 0, "overloaded": 0}
         self.writer: HistoryWriter | None = None
         self.rates: RateRecorder | None = None
+        self.next_id = index  # the next slot this process will offer
+        self.claim_end = index  # ids below this (in this process's stride) are claimed
 
     # ------------------------------------------------------------ lifecycle
 
@@ -84,6 +86,7 @@ class Driver:
         finally:  # also on GreenletExit (Locust quitting): unanswered publishes read as INFO
             in_flight = len(self.group)
             self.group.kill(block=False)
+            self.writer.release(self.next_id, self.claim_end, self.cfg.processes)
             self.writer.close()
             self.rates.close()
         self._report(t0, stopped_early=stop is not None, in_flight=in_flight)
@@ -101,34 +104,33 @@ class Driver:
         mono_t0 = time.monotonic_ns() - (time.time_ns() - t0)
         total = self.schedule.total
         block = max(1, round(self.cfg.rate * self.cfg.claim_s / n))
-        i, claim_end = self.index, self.index
         offsets: list[int] = []
         next_poll = next_flush = 0
-        while i < total:
+        while (i := self.next_id) < total:
             mono = time.monotonic_ns()
             if mono >= next_poll:
                 next_poll = mono + _STOP_POLL_NS
                 stop = self._stop_request()
                 if stop is not None:
-                    writer.release(i, claim_end, n)
-                    return stop
+                    return stop  # the unsent claimed ids are released on the way out
             if mono >= next_flush:
                 next_flush = mono + _FLUSH_NS
                 writer.flush()
                 rates.roll(time.time_ns())
-            if i >= claim_end:
-                claim_end = min(i + block * n, total)
-                ids = range(i, claim_end, n)
-                offsets = [int(s * 1e9) for s in self.schedule.offsets(_arr(ids))][::-1]
-                writer.claim(i, claim_end, n)
+            if i >= self.claim_end:
+                end = min(i + block * n, total)
+                offsets = [int(s * 1e9) for s in self.schedule.offsets(_arr(range(i, end, n)))]
+                offsets.reverse()
+                writer.claim(i, end, n)  # on disk before any of them is sent
+                self.claim_end = end
             due = offsets[-1]
             wait_ns = mono_t0 + due - mono
             if wait_ns > 0:
                 gevent.sleep(min(wait_ns / 1e9, 0.05))
                 continue
             offsets.pop()
+            self.next_id = i + n  # before launching: a launched id is never released
             self._launch(i, t0 + due, -wait_ns)
-            i += n
         return None
 
     def _stop_request(self) -> dict[str, Any] | None:

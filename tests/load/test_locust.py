@@ -87,7 +87,9 @@ def test_achieved_rate_tracks_offered_rate(redis_server: RedisServer, make_load:
 def test_master_and_two_workers_merge_into_one_history(
     redis_server: RedisServer, make_load: Make
 ) -> None:
-    gen = make_load(redis_server.address, rate="200/s", duration="3s", users=2, poison=0.05)
+    gen = make_load(
+        redis_server.address, rate="200/s", duration="3s", ramp="1s", users=2, poison=0.05
+    )
     t0 = gen.start()
     assert set(gen.pids) == {"master", "worker-0", "worker-1"}
     run_window(gen, t0, 3)
@@ -95,13 +97,31 @@ def test_master_and_two_workers_merge_into_one_history(
     from chaos.load.history import read_history
 
     h = read_history(gen.paths.run_dir)
-    assert h.order_id.tolist() == list(range(600))  # no gap, no duplicate
+    assert h.order_id.tolist() == list(range(500))  # 100 ramping + 400: no gap, no duplicate
     assert (h.outcome == OK).all()
-    assert 5 <= h.poison.sum() <= 80
-    assert sorted(redis_server.stream_ids()) == list(range(600))
+    assert 3 <= h.poison.sum() <= 70
+    assert sorted(redis_server.stream_ids()) == list(range(500))
     files = sorted(p.name for p in (gen.paths.history_dir).iterdir())
     assert files == ["load-0.pch", "load-1.pch"]
     assert stats["counts"]["poison"] == int(h.poison.sum())
+
+
+def test_early_stop_offers_a_gapless_prefix(redis_server: RedisServer, make_load: Make) -> None:
+    gen = make_load(redis_server.address, rate="200/s", duration="20s")
+    t0 = gen.start()
+    run_window(gen, t0, 1.5)
+    stats = gen.stop(5)
+    assert all(p.poll() is not None for p in gen.procs.values())
+    from chaos.load.history import read_history
+
+    h = read_history(gen.paths.run_dir)
+    n = h.order_id.size
+    assert 250 <= n <= 600  # ~300 due in 1.5 s; claimed but unsent ids were released
+    assert h.order_id.tolist() == list(range(n))
+    assert (h.outcome == OK).all()
+    assert stats["offered"] == n
+    assert 1.4 <= stats["window_s"] <= 3
+    assert sorted(redis_server.stream_ids()) == list(range(n))
 
 
 def test_partition_ends_in_fail_or_info_and_loses_nothing(
