@@ -188,8 +188,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except OSError as exc:
         sys.stderr.write(f"pipechaos: {exc}\n")
         return USAGE_ERROR
+    from chaos.run.signals import Interrupted
+
     progress = make_progress(run_id, quiet=args.json)
-    result = Run(checked, seed, run_dir, run_id, progress).execute()
+    try:
+        result = Run(checked, seed, run_dir, run_id, progress).execute()
+    except Interrupted:  # a signal in the instant between an error and the cleanup
+        sys.stderr.write("interrupted\n")
+        return 130
     if args.json:
         print(json.dumps(result.to_json(), default=str))
     else:

@@ -11,6 +11,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +49,13 @@ class Entry:
 
 
 class Ledger:
-    def __init__(self, journal: Journal, last_resort: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        last_resort: Callable[[], None] | None = None,
+        shield: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
+        self.shield = shield  # keeps signals out of bookkeeping and reverts
         self.journal = journal
         self.entries: list[Entry] = []
         self._lock = threading.Lock()
@@ -59,27 +66,34 @@ class Ledger:
         description = _safe(action.describe)
         record = action.record()
         entry = Entry(action_id, occurrence, fault, action, description, record)
-        self.journal.action(
-            action_id,
-            "applying",
-            occurrence=occurrence,
-            fault=fault,
-            record=record,
-            description=description,
-        )
-        with self._lock:
-            self.entries.append(entry)
+        with self.shield():
+            self.journal.action(
+                action_id,
+                "applying",
+                occurrence=occurrence,
+                fault=fault,
+                record=record,
+                description=description,
+            )
+            with self._lock:
+                self.entries.append(entry)
         return entry
 
     def mark(self, entry: Entry, state: str, error: str | None = None) -> None:
-        entry.times[state] = time.time_ns()
-        entry.outcome = state
-        if error is not None:
-            entry.error = error
-        self.journal.action(entry.id, state, **({"error": error} if error else {}))
+        with self.shield():
+            entry.times[state] = time.time_ns()
+            entry.outcome = state
+            if error is not None:
+                entry.error = error
+            self.journal.action(entry.id, state, **({"error": error} if error else {}))
 
     def revert(self, entry: Entry) -> bool:
-        """Revert one action unless this process already did (or is doing) it."""
+        """Revert one action unless this process already did (or is doing) it. Shielded:
+        a signal never cuts a revert short (it is delivered once the revert is done)."""
+        with self.shield():
+            return self._revert(entry)
+
+    def _revert(self, entry: Entry) -> bool:
         with self._lock:
             if entry.revert_claimed:
                 return True

@@ -70,8 +70,8 @@ class Run:
         self.progress = progress
         self.result = RunResult(run_id, self.exp.metadata.name, self.target.metadata.name, seed)
         self.journal = Journal(run_dir / "journal.jsonl")
-        self.ledger = Ledger(self.journal, self._last_resort)
         self.guard = SignalGuard()
+        self.ledger = Ledger(self.journal, self._last_resort, self.guard.shield)
         self.platform: Platform | None = None
         self.load: Any = None
         self.sampler: Sampler | None = None
@@ -107,21 +107,19 @@ class Run:
             self._stop_with("error", _one_line(exc))
             (self.run_dir / "runner.log").write_text(traceback.format_exc(), encoding="utf-8")
         finally:
-            with self.guard.shield():
-                self._cleanup()
-                if self.guard.interrupted and self.result.status not in ("interrupted",):
-                    if self.result.status in ("passed", "failed"):
-                        pass  # the run had finished; the signal came during teardown
-                    else:
-                        self._stop_with("interrupted", "interrupted during teardown")
-                self.result.faults = [e.summary() for e in self.ledger.entries]
-                result_file.write(self.run_dir / "result.json", self.result)
-                self.journal.write("run_end", sync=True, status=self.result.status)
-                self.journal.close()
-                if locked:
-                    lock.release()
-                self.guard.restore()
-                self.progress.close()
+            self.guard.disarm()  # from here on signals are recorded, never raised
+            self._cleanup()
+            late = self.guard.interrupted and self.result.status != "interrupted"
+            if late and self.result.status not in ("passed", "failed"):
+                self._stop_with("interrupted", "interrupted during teardown")
+            self.result.faults = [e.summary() for e in self.ledger.entries]
+            result_file.write(self.run_dir / "result.json", self.result)
+            self.journal.write("run_end", sync=True, status=self.result.status)
+            self.journal.close()
+            if locked:
+                lock.release()
+            self.guard.restore()
+            self.progress.close()
         return self.result
 
     def _stop_with(self, status: str, reason: str) -> None:

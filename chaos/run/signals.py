@@ -23,11 +23,13 @@ class SignalGuard:
     def __init__(self) -> None:
         self.received: list[int] = []
         self.shielded = False
+        self.raised = False  # Interrupted is raised at most once per run
         self._previous: dict[int, object] = {}
 
     def _handler(self, signum: int, frame: FrameType | None) -> None:
         self.received.append(signum)
-        if not self.shielded and len(self.received) == 1:
+        if not self.shielded and not self.raised:
+            self.raised = True
             raise Interrupted(signum)
 
     def install(self) -> None:
@@ -50,6 +52,14 @@ class SignalGuard:
             yield
         finally:
             self.shielded = before
+            if not before and self.received and not self.raised:
+                self.raised = True  # a signal came while shielded: deliver it now
+                raise Interrupted(self.received[0])
+
+    def disarm(self) -> None:
+        """From now on signals are only recorded (final cleanup)."""
+        self.raised = True
+        self.shielded = True
 
     @property
     def interrupted(self) -> bool:
