@@ -49,6 +49,8 @@ class Side(asyncio.Protocol):
         self.outbound: Flow | None = None  # the flow writing to this side
         self.paused_writing = False
         self._drain: asyncio.Future[None] | None = None
+        # uvloop may deliver data despite pause_reading() in connection_made: keep it
+        self.early: list[bytes | None] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
@@ -63,10 +65,14 @@ class Side(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.inbound is not None:
             self.inbound.feed(data)
+        else:
+            self.early.append(data)
 
     def eof_received(self) -> bool:
         if self.inbound is not None:
             self.inbound.feed_eof()
+        else:
+            self.early.append(None)
         return True  # keep the write side open: half-close
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -279,6 +285,17 @@ class Link:
             "downstream": Flow(self, "downstream", up, self.client, c["downstream"]),
         }
         self.sync_toxics()
+        for side in (self.client, up):
+            early, side.early = side.early, []
+            for data in early:
+                if self.closed or side.inbound is None:
+                    break
+                if data is None:
+                    side.inbound.feed_eof()
+                else:
+                    side.inbound.feed(data)
+        if self.closed:
+            return
         if self.client.transport is not None:
             with contextlib.suppress(RuntimeError):
                 self.client.transport.resume_reading()
