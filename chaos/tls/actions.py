@@ -30,6 +30,7 @@ class _Probed:
     expect_codes: frozenset[int] | None  # certificate faults
     expect_stall: bool  # handshake-stall
     verify_within_s: float
+    live: bool = True  # planned in this run (False: restored from a journal record)
 
     def _want(self) -> str:
         if self.expect_stall:
@@ -56,6 +57,13 @@ class _Probed:
                 f"{self.fault}: after revert, probe handshake to {self.probe.address} "
                 f"still fails: {res.describe()}"
             )
+
+    def _check_after_revert(self) -> None:
+        """The runner only calls revert(): a live action proves its revert right there (a
+        failure is journaled as revert_failed with the probe's finding). An action restored
+        from the journal skips it: after a crash the target may be gone altogether."""
+        if self.live:
+            self.revert_verify()
 
     def _probe_record(self) -> dict[str, Any]:
         return {
@@ -123,6 +131,7 @@ class RotateAction(_Probed):
         else:
             swap.undo_record(self.swap_record)
         self._reverted = True
+        self._check_after_revert()
 
 
 class ToxicAction(_Probed):
@@ -180,6 +189,7 @@ class ToxicAction(_Probed):
             return
         toxics_api.remove_toxic(self.api_url, self.proxy, self.toxic_name)
         self._reverted = True
+        self._check_after_revert()
 
 
 def restore_action(record: dict[str, Any]) -> RotateAction | ToxicAction:
@@ -188,16 +198,20 @@ def restore_action(record: dict[str, Any]) -> RotateAction | ToxicAction:
     codes = frozenset(int(c) for c in record.get("expect_codes") or ())
     within = float(record.get("verify_within_s", 5.0))
     fault = str(record["fault"])
+    action: RotateAction | ToxicAction
     if record.get("via") == "rotate":
         raw = record.get("swap")
-        return RotateAction(
+        action = RotateAction(
             fault, str(record["service"]), probe, codes, within, None,
             summary=str(record.get("summary", "")),
             applied=dict(raw) if raw else None,
         )
-    return ToxicAction(
-        fault, str(record["api_url"]), str(record["proxy"]),
-        {"name": str(record["toxic"]), "type": record.get("toxic_type")},
-        probe, codes or None, bool(record.get("expect_stall")), within,
-        summary=str(record.get("summary", "")),
-    )
+    else:
+        action = ToxicAction(
+            fault, str(record["api_url"]), str(record["proxy"]),
+            {"name": str(record["toxic"]), "type": record.get("toxic_type")},
+            probe, codes or None, bool(record.get("expect_stall")), within,
+            summary=str(record.get("summary", "")),
+        )
+    action.live = False
+    return action

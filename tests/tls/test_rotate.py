@@ -10,8 +10,9 @@ import pytest
 
 from chaos.faults import tls
 from chaos.faults.base import FaultNotEffective
-from chaos.tls.actions import RotateAction
-from chaos.tls.handshake import probe_handshake
+from chaos.platforms.base import CertificateSwap
+from chaos.tls.actions import RevertNotEffective, RotateAction
+from chaos.tls.handshake import probe_handshake, wait_for
 from tests.tls.conftest import Ca, HttpsPod, RotatingPlatform, env, good_probe, target
 
 CASES = [
@@ -98,3 +99,22 @@ def test_restored_action_refuses_apply(ca: Ca, https_pod: HttpsPod) -> None:
     restored = tls.EXPIRED_CERT.restore(json.loads(json.dumps(action.record())))
     with pytest.raises(FaultNotEffective, match="only be reverted"):
         restored.apply()
+
+
+class ForgetfulPlatform(RotatingPlatform):
+    """A platform whose restore does nothing: the revert must not pass silently."""
+
+    def restore_certificate(self, swap: CertificateSwap) -> None:
+        self.restores += 1
+
+
+def test_live_revert_proves_itself(ca: Ca, https_pod: HttpsPod) -> None:
+    action = plan(tls.NOT_YET_VALID, ca, ForgetfulPlatform(https_pod, {}))
+    action.apply()
+    action.verify()
+    action.verify_within_s = 0.5
+    with pytest.raises(RevertNotEffective, match=r"still fails: .* verify code 9"):
+        action.revert()
+    action.revert()  # claimed once: no second attempt, no second error
+    tls.NOT_YET_VALID.restore(action.record()).revert()  # rollback from the record fixes it
+    assert wait_for(good_probe(ca, https_pod.address), None, False, 5.0)[0]
