@@ -59,7 +59,7 @@ class World:
 def start_proxy(upstream: str) -> tuple[subprocess.Popen[bytes], Proxy]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.tls.proxy_server", str(port)], cwd=ROOT,
+        [sys.executable, "-m", "chaos.proxy", "-port", str(port), "-seed", "1"], cwd=ROOT,
         stderr=subprocess.DEVNULL,
     )
     api = f"http://127.0.0.1:{port}"
