@@ -8,6 +8,7 @@ from typing import ClassVar
 from chaos.proxy.toxics.base import Chunk, Forward, Runner
 
 _SLICE_S = 0.01  # pace in pieces of 10 ms worth of data, for smooth rates
+_IDLE_S = 0.05  # a gap longer than this is idleness, not a late timer
 
 
 class Bandwidth(Runner):
@@ -30,7 +31,10 @@ class Bandwidth(Runner):
                 continue
             piece_len = max(1, int(rate * _SLICE_S))
             piece, data = data[:piece_len], data[piece_len:]
-            self._next = max(self._next, time.monotonic()) + len(piece) / rate
+            now = time.monotonic()
+            if now - self._next > _IDLE_S:
+                self._next = now  # idle: no credit for the pause; late wake-ups catch up
+            self._next += len(piece) / rate
             if not await self.sleep_until(self._next):
                 data = piece + data
                 break
