@@ -124,7 +124,9 @@ class Consumer:
                 "dead_lettered": self.stats.dead_lettered,
                 "duplicates": self.stats.duplicates, "reclaimed": self.stats.reclaimed,
                 "poison_retries": self.stats.poison_retries,
-                "tls_failures": dict(self.services.tls_failures)}
+                "tls_failures": dict(self.services.tls_failures),
+                "calls": self.services.calls, "slow_calls": self.services.slow_calls,
+                "max_call_ms": round(self.services.max_call_s * 1000, 1)}
 
     # ------------------------------------------------------------ one message
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Literal
@@ -74,6 +75,8 @@ class Services:
         )
         self.tls_failures: dict[str, int] = {}
         self.calls = 0
+        self.slow_calls = 0  # answered, but after more than a second
+        self.max_call_s = 0.0
 
     async def close(self) -> None:
         await self.session.close()
@@ -81,6 +84,7 @@ class Services:
     async def _once(self, service: str, action: str, key: str, order: Order) -> None:
         url = f"{self.config.urls[service]}/{action}"
         self.calls += 1
+        started = time.monotonic()
         try:
             async with self.session.post(
                 url, data=orjson.dumps(order.body()),
@@ -88,6 +92,9 @@ class Services:
             ) as resp:
                 body = await resp.read()
                 status = resp.status
+            took = time.monotonic() - started
+            self.max_call_s = max(self.max_call_s, took)
+            self.slow_calls += took > 1.0
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             kind = classify(exc)
             if kind is not None:
