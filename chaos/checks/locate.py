@@ -24,11 +24,26 @@ UNPUBLISHED = "unpublished"
 
 
 def lookup(sorted_ids: I64, ids: I64) -> tuple[I64, Bool]:
-    """Index of each of `ids` in `sorted_ids` and whether it is there at all."""
-    if len(sorted_ids) == 0:
+    """Index of each of `ids` in `sorted_ids` (unique) and whether it is there at all.
+
+    Order ids of a run are dense integers, so a direct-address table (4 bytes per id in
+    the range) beats binary search about tenfold; sparse ids fall back to searchsorted.
+    """
+    n = len(sorted_ids)
+    if n == 0:
         return np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=np.bool_)
+    lo, hi = int(sorted_ids[0]), int(sorted_ids[-1])
+    if hi - lo < 4 * (n + len(ids)) + 1024 and n < 2**31 - 1:
+        table = np.full(hi - lo + 1, -1, dtype=np.int32)
+        table[sorted_ids - lo] = np.arange(n, dtype=np.int32)
+        inside = (ids >= lo) & (ids <= hi)
+        pos = np.full(len(ids), -1, dtype=np.int32)
+        pos[inside] = table[ids[inside] - lo]
+        found = pos >= 0
+        pos[~found] = 0
+        return pos.astype(np.int64), found
     idx = np.searchsorted(sorted_ids, ids)
-    idx = np.minimum(idx, len(sorted_ids) - 1)
+    idx = np.minimum(idx, n - 1)
     return idx.astype(np.int64, copy=False), sorted_ids[idx] == ids
 
 

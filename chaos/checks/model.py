@@ -20,6 +20,7 @@ I64 = npt.NDArray[np.int64]
 I8 = npt.NDArray[np.int8]
 Bool = npt.NDArray[np.bool_]
 F64 = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.signedinteger[Any]]  # any signed width (loaders narrow small counts)
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,11 @@ class Observations:
     order_id: I64
     outcome: I8  # index into OUTCOMES
     t_terminal: I64  # epoch ns, -1 when not terminal
-    redeliveries: I64  # deliveries beyond the first
-    value: I64  # money the order is worth when completed (cents)
-    qty: I64  # units of stock it reserves
-    points: I64  # points it awards when completed
-    effects: dict[str, tuple[I64, I64]]  # effect -> (order ids, applied counts)
+    redeliveries: Ints  # deliveries beyond the first
+    value: Ints  # money the order is worth when completed (cents)
+    qty: Ints  # units of stock it reserves
+    points: Ints  # points it awards when completed
+    effects: dict[str, tuple[I64, Ints]]  # effect -> (order ids, applied counts)
     saga: list[tuple[str, str]]  # (step effect, its compensation), in saga order
     dead_letters: DeadLetters
     totals: dict[str, int]  # initial_stock, stock, reserved, charged, refunded, points
@@ -70,7 +71,7 @@ NONE, COMPLETED, COMPENSATED, DEAD_LETTERED = range(4)
 @dataclass(frozen=True)
 class DeadLetters:
     order_id: I64  # one row per dead-letter entry (an order twice = a duplicate)
-    attempts: I64
+    attempts: Ints
     reason: list[str]
 
 
