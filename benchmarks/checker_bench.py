@@ -108,8 +108,9 @@ def generate(run_dir: Path, n: int, seed: int = 7) -> None:
                    "points": int(points[done].sum())},
         "settings": {"max_attempts": 5, "totals_scope": "run"},
     }  # fmt: skip
-    (run_dir / "observations.json").write_bytes(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY))
-    del doc, effects
+    text = orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY)
+    (run_dir / "observations.json").write_bytes(text)
+    del doc, effects, text
 
     span = n / rate
     b, f, r = span * 0.3, span * 0.6, span
@@ -130,7 +131,8 @@ def generate(run_dir: Path, n: int, seed: int = 7) -> None:
         (r, {"event": "phase", "phase": "drain", "edge": "start"}),
         (r + 60, {"event": "phase", "phase": "drain", "edge": "end"}),
     ]
-    windows = [(b + 0.02 * span, b + 0.05 * span), (b + 0.1 * span, b + 0.15 * span), (f - 30, f - 5)]
+    windows = [(b + 0.02 * span, b + 0.05 * span), (b + 0.1 * span, b + 0.15 * span),
+               (f - 30, f - 5)]
     for k, (start, end) in enumerate(windows):
         occ = f"f{k}.0"
         events.append((start, {"event": "action", "id": f"{occ}.0", "occurrence": occ,
@@ -210,11 +212,14 @@ def main() -> None:
             generate(run_dir, args.n)
             print(f"generated {args.n:,} publishes in {time.perf_counter() - t0:.1f}s")
         size = sum(f.stat().st_size for f in run_dir.rglob("*") if f.is_file()) / 2**20
-        print(f"run directory {run_dir} ({size:,.0f} MB), cpus={os.cpu_count()}")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"run directory {run_dir} ({size:,.0f} MB), cpus={os.cpu_count()}, "
+              f"load average {load} (other work on the machine skews the times)")
         read = child(run_dir, "read")
         check = child(run_dir, "check")
         ratio = check["check_s"] / read["read_s"]
-        print(f"read (baseline):   {read['read_s']:6.2f} s   peak RSS {read['peak_read_mb']:,.0f} MB")
+        print(f"read (baseline):   {read['read_s']:6.2f} s   "
+              f"peak RSS {read['peak_read_mb']:,.0f} MB")
         print(f"check (6 checks):  {check['check_s']:6.2f} s   = {ratio:.2f}x the read time")
         print(f"per check:         {check['per_check_s']}")
         print(f"peak RSS, read + check: {check['peak_total_mb']:,.0f} MB "
