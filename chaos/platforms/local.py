@@ -109,10 +109,14 @@ class LocalPlatform:
             self._start_proxy_server(proxies)
         elif self.target.real_toxiproxy:
             self._proxy_url = self._book.proxy_api
-        for spec in specs:
-            slot = Slot(spec, self._spawner, self._reaper)
-            self._slots.append(slot)
-            slot.start()
+        for component in self.target.components:  # in file order; replicas side by side
+            slots = [Slot(s, self._spawner, self._reaper) for s in specs
+                     if s.component == component.name]
+            self._slots.extend(slots)
+            if slots:
+                with ThreadPoolExecutor(max_workers=len(slots)) as pool:
+                    for done in [pool.submit(slot.start) for slot in slots]:
+                        done.result()
 
     def down(self) -> None:
         with self._lock:

@@ -1,0 +1,180 @@
+"""Reference pipeline on the local platform: highest sustained throughput (orders/s) with and
+without the proxies in the path, and end-to-end p50/p99 at half that rate.
+
+Throughput: publish a burst much faster than the consumers can go and time until all of it
+is terminal (consumers saturated). Latency: open-loop publishing at half that rate;
+end-to-end = publish acknowledged -> terminal outcome recorded (observations.json).
+The unproxied variant rewrites every `${proxy:X}` setting to X's upstream, in the same run.
+
+    .venv/bin/python benchmarks/pipeline_bench.py [--burst 3000] [--seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from chaos.checks.model import NONE  # noqa: E402
+from chaos.checks.observations_file import read_observations  # noqa: E402
+from chaos.load.payload import PayloadMaker  # noqa: E402
+from chaos.observers.reference import ReferenceObserver  # noqa: E402
+from chaos.platforms.local import LocalPlatform  # noqa: E402
+from chaos.publishers.redis_stream import RedisStreamPublisher  # noqa: E402
+from chaos.spec.loader import load_target  # noqa: E402
+from chaos.spec.models import TargetSpec  # noqa: E402
+
+PROXY_REF = re.compile(r"\$\{proxy:([^{}]*(?:\{index\}[^{}]*)*)\}")
+
+
+def unproxied(spec: TargetSpec) -> TargetSpec:
+    """The same target with every ${proxy:X} (also X with {index}) replaced by X's upstream."""
+    upstreams = {p.name: p.upstream for p in spec.proxies}
+
+    def direct(match: re.Match[str]) -> str:
+        pattern = re.compile(re.escape(match.group(1)).replace(r"\{index\}", r"\d+") + "$")
+        found = {u for name, u in upstreams.items() if pattern.match(name)}
+        if len(found) != 1:
+            raise SystemExit(f"cannot bypass {match.group(0)}: upstreams {sorted(found)}")
+        return found.pop()
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, str):
+            return PROXY_REF.sub(direct, value)
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rewrite(v) for v in value]
+        return value
+
+    doc = spec.model_dump(mode="json", by_alias=True)
+    for key in ("components", "publisher", "observer", "probes"):
+        doc[key] = rewrite(doc[key])
+    return TargetSpec.model_validate(doc)
+
+
+@dataclass
+class Figures:
+    throughput: float
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    completed: int
+
+
+class Bench:
+    def __init__(self, platform: LocalPlatform, workdir: Path) -> None:
+        self.platform = platform
+        self.workdir = workdir
+        target = platform.target
+        assert target.publisher is not None and target.observer is not None
+        self.pub_settings = self._resolved(target.publisher.settings)
+        self.observer = ReferenceObserver(self._resolved(target.observer.settings), platform)
+        self.maker = PayloadMaker.from_options(7, 0.0, {})
+
+    def _resolved(self, raw: dict[str, Any]) -> dict[str, Any]:
+        return {k: self.platform.resolve(v) if isinstance(v, str) else v for k, v in raw.items()}
+
+    def publish(self, run_id: str, count: int, rate: float | None) -> dict[int, int]:
+        """order id -> ns when the broker acknowledged it (ok outcomes only)."""
+        publisher = RedisStreamPublisher(self.pub_settings, run_id)
+        acked: dict[int, int] = {}
+        start = time.monotonic()
+        try:
+            for order_id in range(1, count + 1):
+                if rate is not None:
+                    delay = start + order_id / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                payload, _ = self.maker.make(order_id)
+                if publisher.publish(order_id, payload).outcome == "ok":
+                    acked[order_id] = time.time_ns()
+        finally:
+            publisher.close()
+        return acked
+
+    def drain(self, timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.observer.drained():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"pipeline not drained after {timeout_s:g}s")
+            time.sleep(0.05)
+
+    def terminal_ns(self, run_id: str) -> dict[int, int]:
+        path = self.workdir / f"{run_id}.json"
+        self.observer.observe(run_id, path)
+        obs = read_observations(path)
+        done = obs.outcome != NONE
+        return dict(zip(obs.order_id[done].tolist(), obs.t_terminal[done].tolist(), strict=True))
+
+    def throughput(self, run_id: str, burst: int) -> float:
+        t0 = time.time_ns()
+        self.publish(run_id, burst, None)
+        self.drain()
+        ends = self.terminal_ns(run_id)
+        return len(ends) / ((max(ends.values()) - t0) / 1e9)
+
+    def latency(self, run_id: str, rate: float, seconds: float) -> tuple[float, float, int]:
+        acked = self.publish(run_id, max(1, int(rate * seconds)), rate)
+        self.drain()
+        ends = self.terminal_ns(run_id)
+        lat = np.array([ends[o] - t for o, t in acked.items() if o in ends], dtype=np.float64)
+        p50, p99 = np.percentile(lat / 1e6, [50, 99])
+        return float(p50), float(p99), len(lat)
+
+
+def measure(spec: TargetSpec, label: str, burst: int, seconds: float) -> Figures:
+    with tempfile.TemporaryDirectory(prefix=f"pipebench-{label}-") as tmp:
+        platform = LocalPlatform(spec, Path(tmp) / "run", None)
+        t0 = time.monotonic()
+        platform.up()
+        print(f"  {label}: up in {time.monotonic() - t0:.1f}s", flush=True)
+        try:
+            bench = Bench(platform, Path(tmp))
+            bench.throughput(f"{label}-warm", 200)
+            best = max(bench.throughput(f"{label}-tp{i}", burst) for i in range(2))
+            print(f"  {label}: saturated throughput {best:.0f} orders/s", flush=True)
+            p50, p99, n = bench.latency(f"{label}-lat", best / 2, seconds)
+            return Figures(best, best / 2, p50, p99, n)
+        finally:
+            platform.down()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", default=str(ROOT / "targets" / "reference-local.yaml"))
+    parser.add_argument("--burst", type=int, default=3000, help="orders per throughput burst")
+    parser.add_argument("--seconds", type=float, default=8.0, help="latency run length")
+    args = parser.parse_args()
+    spec, _ = load_target(Path(args.target))
+    print(f"pipeline benchmark: {spec.metadata.name}, burst {args.burst}, "
+          f"latency run {args.seconds:g}s at half the saturated rate; "
+          f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}", flush=True)
+    direct = measure(unproxied(spec), "unproxied", args.burst, args.seconds)
+    proxied = measure(spec, "proxied", args.burst, args.seconds)
+    print()
+    print(f"{'':12}{'orders/s':>10}{'rate':>8}{'p50 ms':>9}{'p99 ms':>9}{'orders':>8}")
+    for name, f in (("unproxied", direct), ("proxied", proxied)):
+        print(f"{name:12}{f.throughput:10.0f}{f.rate:8.0f}{f.p50_ms:9.1f}{f.p99_ms:9.1f}"
+              f"{f.completed:8d}")
+    print(f"ratio proxied/unproxied: throughput {proxied.throughput / direct.throughput:.2f}, "
+          f"p50 {proxied.p50_ms / direct.p50_ms:.2f}, p99 {proxied.p99_ms / direct.p99_ms:.2f}")
+    ok_tp = proxied.throughput >= 200
+    ok_p99 = proxied.p99_ms <= 100
+    print(f"goal >= 200 orders/s through proxies: {'met' if ok_tp else 'NOT met'}; "
+          f"p99 <= 100 ms at half load: {'met' if ok_p99 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
