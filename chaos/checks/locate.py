@@ -13,6 +13,7 @@ from chaos.checks.model import (
     I64,
     Bool,
     History,
+    Ints,
     Observations,
     Offender,
     Phases,
@@ -23,7 +24,7 @@ OUTSIDE = "outside"
 UNPUBLISHED = "unpublished"
 
 
-def lookup(sorted_ids: I64, ids: I64) -> tuple[I64, Bool]:
+def lookup(sorted_ids: I64, ids: I64) -> tuple[Ints, Bool]:
     """Index of each of `ids` in `sorted_ids` (unique) and whether it is there at all.
 
     Order ids of a run are dense integers, so a direct-address table (4 bytes per id in
@@ -41,7 +42,7 @@ def lookup(sorted_ids: I64, ids: I64) -> tuple[I64, Bool]:
         pos[inside] = table[ids[inside] - lo]
         found = pos >= 0
         pos[~found] = 0
-        return pos.astype(np.int64), found
+        return pos, found
     idx = np.searchsorted(sorted_ids, ids)
     idx = np.minimum(idx, n - 1)
     return idx.astype(np.int64, copy=False), sorted_ids[idx] == ids
