@@ -25,6 +25,26 @@ class RegistryError(Exception):
     """A name that is not registered, or a plugin that failed to import."""
 
 
+_SCAN: Any = None  # SelectableGroups on 3.11, EntryPoints on 3.12+: both have select()
+
+
+def _scan() -> Any:
+    """Every entry point of every installed distribution, read once per process (each scan
+    walks all of site-packages, so one per group would cost start-up time)."""
+    global _SCAN
+    if _SCAN is None:
+        _SCAN = metadata.entry_points()
+    return _SCAN
+
+
+def rescan() -> None:
+    """Forget the scan (after sys.path changed, e.g. in tests)."""
+    global _SCAN
+    _SCAN = None
+    for reg in ALL.values():
+        reg._points = None
+
+
 class Registry(Generic[T]):
     """One entry-point group: name -> plugin object, imported on first use."""
 
@@ -36,7 +56,9 @@ class Registry(Generic[T]):
 
     def _entry_points(self) -> dict[str, metadata.EntryPoint]:
         if self._points is None:
-            self._points = {ep.name: ep for ep in metadata.entry_points(group=self.group)}
+            self._points = {}
+            for ep in _scan().select(group=self.group):
+                self._points.setdefault(ep.name, ep)  # first on sys.path wins, like imports
         return self._points
 
     def names(self) -> list[str]:

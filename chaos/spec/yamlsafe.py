@@ -66,8 +66,9 @@ def load_text(file: str, raw: bytes) -> Located:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    yaml = YAML(typ="safe", pure=True)
     try:
-        docs = list(YAML(typ="safe", pure=True).compose_all(text))
+        docs = list(yaml.compose_all(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         msg = (exc.problem or exc.context or "invalid YAML").strip()
@@ -89,7 +90,7 @@ def load_text(file: str, raw: bytes) -> Located:
             file, f"top level is {kind}; expected a mapping with apiVersion and kind", line=1, col=1
         )
     out = Located(file, None)
-    out.data = _Builder(out).build(root, ())
+    out.data = _Builder(out, yaml.constructor).build(root, ())
     return out
 
 
@@ -99,13 +100,11 @@ def _first_line(exc: BaseException) -> str:
 
 
 class _Builder:
-    def __init__(self, out: Located) -> None:
+    def __init__(self, out: Located, constructor: Any) -> None:
         self.out = out
         self.count = 0
         self.active: set[int] = set()
-        from ruamel.yaml import YAML
-
-        self.constructor = YAML(typ="safe", pure=True).constructor
+        self.constructor = constructor
 
     def fail(self, node: Any, path: Path, message: str) -> SpecError:
         mark = node.start_mark

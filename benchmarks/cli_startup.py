@@ -1,0 +1,110 @@
+"""Start-up time of `pipechaos --help` and `pipechaos validate` as ratios to `python -c pass`.
+
+Goals: --help <= 3x, validate <= 8x (lazy imports: neither may import kubernetes, locust
+or matplotlib). Medians over several runs of each, measured in this same run.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 15
+HEAVY = ("locust", "gevent", "kubernetes", "matplotlib")
+
+
+PLUGINS = ROOT / "tests" / "core" / "plugins"
+ENV = {**os.environ, "PYTHONPATH": f"{PLUGINS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
+def timed(args: list[str]) -> float:
+    samples = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        subprocess.run(
+            args,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+            env=ENV,
+        )
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def heavy_imports(args: list[str]) -> list[str]:
+    """Modules from HEAVY that the command imports (python -X importtime)."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *args],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    names = {
+        line.split("|")[-1].strip().split(".")[0]
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    return sorted(names & set(HEAVY))
+
+
+def library_file() -> Path:
+    for candidate in sorted((ROOT / "experiments").glob("*.yaml")):
+        ok = subprocess.run(
+            [sys.executable, "-m", "chaos", "validate", str(candidate)],
+            cwd=ROOT,
+            capture_output=True,
+            check=False,
+        )
+        if ok.returncode == 0:
+            return candidate
+    raise SystemExit("no valid experiment in experiments/ to time validate on")
+
+
+def main() -> int:
+    exp = library_file()
+    base = timed([sys.executable, "-c", "pass"])
+    rows = [
+        ("pipechaos --help", [sys.executable, "-m", "chaos", "--help"], 3.0),
+        (
+            f"pipechaos validate {exp.relative_to(ROOT)}",
+            [sys.executable, "-m", "chaos", "validate", str(exp)],
+            8.0,
+        ),
+        (
+            "pipechaos validate, core only (test plugins: no numpy/httpx plugin imports)",
+            [
+                sys.executable,
+                "-m",
+                "chaos",
+                "validate",
+                str(PLUGINS.parent / "files" / "experiments" / "markers.yaml"),
+            ],
+            8.0,
+        ),
+    ]
+    print(f"baseline python -c pass: {base * 1000:.1f} ms (median of {RUNS})")
+    failed = False
+    for name, args, goal in rows:
+        t = timed(args)
+        ratio = t / base
+        heavy = heavy_imports(args[1:])
+        verdict = "ok" if ratio <= goal and not heavy else "OVER GOAL"
+        failed |= verdict != "ok"
+        print(
+            f"{name}: {t * 1000:.1f} ms = {ratio:.1f}x baseline (goal <= {goal:g}x) "
+            f"heavy imports: {', '.join(heavy) or 'none'} -> {verdict}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
