@@ -3,9 +3,15 @@ rotation with a real TLS handshake against a test server that reloads on SIGHUP.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import socket
 import ssl
+import subprocess
+import sys
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +20,7 @@ from cryptography import x509
 from chaos.platforms.base import PlatformError
 from chaos.platforms.certfiles import CertificateSwaps, restore_swap, swap_from_record
 from chaos.platforms.local import LocalPlatform
+from chaos.platforms.ports import free_port
 from chaos.tls.certs import make_ca, make_server_cert
 from tests.platform.conftest import component, pod_doc, target
 
@@ -100,8 +107,6 @@ def test_untrusted_rotation_fails_handshake_and_record_restores(start: Start) ->
     swap = platform.rotate_certificate("payment", *make_server_cert(*other_ca, ["localhost"]))
     with pytest.raises(ssl.SSLCertVerificationError):
         serial(port, str(platform.ca_file))
-    import dataclasses
-    import json
     record = json.loads(json.dumps(dataclasses.asdict(swap)))
     restore_swap(swap_from_record(record))  # rollback path: no platform needed
     serial(port, str(platform.ca_file))
@@ -113,3 +118,33 @@ def test_rotate_errors(start: Start) -> None:
         platform.rotate_certificate("plain", b"", b"")
     with pytest.raises(PlatformError, match="no component named 'x'"):
         platform.rotate_certificate("x", b"", b"")
+
+
+def test_shared_proxy_server_by_url(start: Start, tmp_path: Path) -> None:
+    """proxy_server: {url}: our proxies are created there and deleted again at down()."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chaos.proxy", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        spec = target(component("svc"), proxy_server={"url": url},
+                      proxies=[{"name": "shared-p", "upstream": "${component:svc/admin}"}])
+        platform = start(spec, up=False)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{url}/version", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "proxy server did not start"
+                time.sleep(0.1)
+        platform.up()
+        assert platform.proxy_api() == url
+        assert list(httpx.get(f"{url}/proxies").json()) == ["shared-p"]
+        platform.down()
+        assert httpx.get(f"{url}/proxies").json() == {}
+        assert server.poll() is None, "a shared server is not ours to stop"
+    finally:
+        server.terminate()
+        server.wait()
