@@ -67,7 +67,8 @@ class LocalPlatform:
     def __init__(self, target: TargetSpec, run_dir: Path, bug: str | None) -> None:
         self.target = target
         self.run_dir = Path(run_dir).resolve()
-        self.bug = bug if bug is not None else target.bug
+        # explicit argument, else the runner's environment, else the target file
+        self.bug = bug or os.environ.get("PIPECHAOS_REF_BUG") or target.bug or None
         settings = target.platform.settings
         self.root = project_root(settings)
         self.grace_s = _duration(settings.get("grace"), 5.0)

@@ -195,3 +195,17 @@ def test_unknown_signal_and_port(start: Start) -> None:
         platform.admin_url(pod, "nope")
     assert signal.SIGKILL  # the pod survived the bad request
     assert platform.pods({})[0].name == pod.name
+
+
+def test_bug_from_argument_else_environment_else_target(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = target(component("w"), bug="no-dlq")
+    monkeypatch.setenv("PIPECHAOS_REF_BUG", "no-reclaim")
+    assert LocalPlatform(spec, Path("/nonexistent"), "no-compensation").bug == "no-compensation"
+    platform = start(spec)
+    assert platform.bug == "no-reclaim"
+    (pod,) = platform.pods({})
+    assert pod_doc(platform, pod)["bug"] == "no-reclaim"
+    monkeypatch.delenv("PIPECHAOS_REF_BUG")
+    assert LocalPlatform(spec, Path("/nonexistent"), None).bug == "no-dlq"
