@@ -24,11 +24,11 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _redis import redis_server  # noqa: E402
+from _redis import redis_server
 
-from chaos.checks.model import OK  # noqa: E402
-from chaos.load.history import HistoryWriter, read_history  # noqa: E402
-from chaos.publishers.redis_stream import RedisStreamPublisher  # noqa: E402
+from chaos.checks.model import OK
+from chaos.load.history import HistoryWriter, read_history
+from chaos.publishers.redis_stream import RedisStreamPublisher
 
 
 def rss_mb() -> float:
@@ -129,7 +129,8 @@ def main() -> None:
         big_history(args.big)
     if args.huge:
         huge_history(args.huge)
-    print(f"bench process peak rss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"bench process peak rss {peak:.0f} MB")
 
 
 if __name__ == "__main__":

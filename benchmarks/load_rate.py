@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _redis import redis_server  # noqa: E402
+from _redis import redis_server
 
-from chaos.load.launcher import LoadGenerator  # noqa: E402
-from chaos.spec.models import Load  # noqa: E402
+from chaos.load.launcher import LoadGenerator
+from chaos.spec.models import Load
 
 
 def measure(port: int, rate: int, seconds: int, users: int) -> dict[str, float]:
@@ -58,8 +58,10 @@ def main() -> None:
     ap.add_argument("--rates", default="200,1000")
     ap.add_argument("--users", type=int, default=1)
     args = ap.parse_args()
-    print(f"{'rate':>6} {'offered/s':>10} {'achieved/s':>11} {'ratio':>7} {'ok':>7} "
-          f"{'not ok':>7} {'min/s':>6} {'max/s':>6} {'lag p99 ms':>10} {'lag max ms':>10}")  # fmt: skip
+    print(
+        f"{'rate':>6} {'offered/s':>10} {'achieved/s':>11} {'ratio':>7} {'ok':>7} {'not ok':>7} "
+        f"{'min/s':>6} {'max/s':>6} {'lag p99 ms':>10} {'lag max ms':>10}"
+    )
     with redis_server() as port:
         for rate in (int(r) for r in args.rates.split(",")):
             m = measure(port, rate, args.seconds, args.users)

@@ -35,6 +35,10 @@ LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 _GO_MARGIN_NS = 200_000_000  # time for every process to see go.json before t0
 
 
+def _per_process_files(paths: LoadPaths) -> tuple[Any, ...]:
+    return (paths.ready, paths.done, paths.error, paths.rates)
+
+
 class LoadError(RuntimeError):
     """A load process died or never became ready: the run ends with exit 3."""
 
@@ -88,9 +92,16 @@ class LoadGenerator:
         paths = self.paths
         paths.load_dir.mkdir(parents=True, exist_ok=True)
         paths.history_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (paths.go, paths.stop):
-            stale.unlink(missing_ok=True)
-        write_atomic(paths.settings, self.settings.to_json())
+        if any(paths.history_dir.iterdir()):
+            raise LoadError(f"{paths.history_dir} already holds a history: use a fresh run dir")
+        n = self.settings.processes
+        stale = [paths.go, paths.stop, *(f(k) for k in range(n) for f in _per_process_files(paths))]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        try:
+            write_atomic(paths.settings, self.settings.to_json())
+        except TypeError as e:
+            raise LoadError(f"publisher settings cannot be handed to Locust: {e}") from None
         try:
             self._spawn_all()
             self._wait_ready()
@@ -137,7 +148,8 @@ class LoadGenerator:
         done = self._done_files()
         window_s = min(self.load.duration, (stopped_at - self.t0) / 1e9)
         per_second = merge_rates(self.paths.rates(k) for k in range(self.settings.processes))
-        stats = summarize(read_history(self.paths.run_dir), per_second, done, self.t0, window_s)
+        history = read_history(self.paths.run_dir)
+        stats = summarize(history, per_second, done, self.t0, window_s, self.settings.processes)
         stats["processes"] = {
             role: {"pid": p.pid, "exit_code": p.returncode} for role, p in self.procs.items()
         }

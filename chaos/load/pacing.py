@@ -29,10 +29,11 @@ class Schedule:
 
     def count_before(self, t: float) -> int:
         """Number of slots due strictly before t seconds (the offered count at t)."""
+        t = min(t, self.duration)
         if t <= 0:
             return 0
-        t = min(t, self.duration)
-        return math.ceil(self._cumulative(t) - 1e-9)
+        # slot 0 is due at 0 < t; the epsilon keeps float noise from counting a slot due at t
+        return max(1, math.ceil(self._cumulative(t) - 1e-9))
 
     @property
     def total(self) -> int:

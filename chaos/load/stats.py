@@ -19,6 +19,7 @@ def summarize(
     done: list[dict[str, Any]],
     t0: int,
     window_s: float,
+    processes: int = 1,
 ) -> dict[str, Any]:
     """Stats for LoadGenerator.stop(); rates are per second over the load window."""
     outcome = history.outcome
@@ -31,7 +32,10 @@ def summarize(
     }
     window_ns = int(window_s * 1e9)
     ok_in_window = np.count_nonzero((outcome == OK) & (history.t_done < t0 + window_ns))
-    offered = sum(int(d.get("offered", 0)) for d in done) if done else len(outcome)
+    if len(done) == processes:
+        offered = sum(int(d.get("offered", 0)) for d in done)
+    else:  # a process died without reporting: count what it claimed (its info rows too)
+        offered = len(outcome)
     lag = [d["schedule_lag_ms"] for d in done if "schedule_lag_ms" in d]
     return {
         "t0": t0,
