@@ -200,3 +200,21 @@ def test_unknown_publisher_is_a_load_error(tmp_path: Path) -> None:
     finally:
         gen.close()
     assert all(p.poll() is not None for p in gen.procs.values())
+
+
+def test_sigterm_mid_run_keeps_the_history_consistent(
+    redis_server: RedisServer, make_load: Make
+) -> None:
+    gen = make_load(redis_server.address, rate="200/s", duration="20s")
+    t0 = gen.start()
+    run_window(gen, t0, 1.5)
+    gen.close()  # no stop request: Locust quits on SIGTERM mid-schedule
+    from chaos.load.history import read_history
+
+    h = read_history(gen.paths.run_dir)
+    n = h.order_id.size
+    assert 250 <= n <= 600
+    assert h.order_id.tolist() == list(range(n))  # never-sent claims were released
+    assert not (h.outcome == FAIL).any()
+    assert set(redis_server.stream_ids()) <= set(h.order_id.tolist())
+    assert (h.outcome[h.t_done == -1] == INFO).all()
