@@ -17,6 +17,8 @@ import pytest
 
 from chaos.faults import tls
 from chaos.faults.base import FaultNotEffective
+from chaos.platforms.base import PlatformError
+from chaos.tls import toxics_api
 from chaos.tls.actions import ToxicAction
 from chaos.tls.handshake import probe_handshake
 from tests.tls.conftest import (
@@ -202,3 +204,15 @@ def test_handshake_stall(clean: World) -> None:
     assert isinstance(restored, ToxicAction)
     restored.revert_verify()
     action.revert()  # the live action's revert is still harmless (toxic already gone)
+
+
+def test_proxy_api_errors_are_one_line(clean: World) -> None:
+    api = clean.proxy.api
+    with pytest.raises(PlatformError, match=r"refused toxic 't' on 'nope': HTTP 404"):
+        toxics_api.add_toxic(api, "nope", {"name": "t", "type": "timeout"})
+    with pytest.raises(PlatformError, match="HTTP 400"):
+        toxics_api.add_toxic(api, "consumer-payment", {"name": "t", "type": "no-such-type"})
+    assert toxics_api.remove_toxic(api, "consumer-payment", "never-added") is False
+    dead = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(PlatformError, match="unreachable"):
+        toxics_api.remove_toxic(dead, "consumer-payment", "t")
