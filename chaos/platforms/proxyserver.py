@@ -1,7 +1,8 @@
 """The target's proxy server: the embedded one (a subprocess) or a real Toxiproxy by URL.
 
-Talks the Toxiproxy HTTP API directly (`GET /version`, `POST /populate`,
-`DELETE /proxies/NAME`), so both kinds of server are handled by the same few lines.
+Both speak the Toxiproxy HTTP API, so the same client (`chaos.proxy.client`) waits for
+`/version`, creates the target's proxies with `/populate` and deletes them from a shared
+server at teardown.
 """
 
 from __future__ import annotations
@@ -12,27 +13,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from chaos.platforms.base import PlatformError
 from chaos.platforms.supervisor import Spawner
+from chaos.proxy.client import ToxiproxyClient, ToxiproxyError
 
 
 def wait_api(base_url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None) -> None:
-    """Block until GET /version answers 200; PlatformError on timeout or early exit."""
+    """Block until GET /version answers; PlatformError on timeout or early exit."""
     deadline = time.monotonic() + timeout_s
     last = "no answer"
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise PlatformError(f"proxy server exited with code {proc.returncode}")
-        try:
-            response = httpx.get(f"{base_url}/version", timeout=1.0)
-            if response.status_code == 200:
+    with ToxiproxyClient(base_url, timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise PlatformError(f"proxy server exited with code {proc.returncode}")
+            try:
+                client.version()
                 return
-            last = f"HTTP {response.status_code}"
-        except httpx.HTTPError as exc:
-            last = type(exc).__name__
-        time.sleep(0.05)
+            except ToxiproxyError as exc:
+                last = str(exc)
+            time.sleep(0.05)
     raise PlatformError(f"proxy server at {base_url} not reachable after {timeout_s:g}s ({last})")
 
 
@@ -56,21 +55,18 @@ def populate(base_url: str, proxies: list[dict[str, Any]]) -> None:
     """Create (or replace) the proxies; PlatformError with the server's reason."""
     if not proxies:
         return
-    try:
-        response = httpx.post(f"{base_url}/populate", json=proxies, timeout=10.0)
-    except httpx.HTTPError as exc:
-        raise PlatformError(f"proxy server {base_url}: populate failed: {exc!r}") from None
-    if response.status_code >= 300:
-        raise PlatformError(
-            f"proxy server {base_url}: populate answered HTTP {response.status_code}: "
-            f"{response.text.strip()[:200]}"
-        )
+    with ToxiproxyClient(base_url, timeout=10.0) as client:
+        try:
+            client.populate(proxies)
+        except ToxiproxyError as exc:
+            raise PlatformError(f"proxy server {base_url}: populate failed: {exc}") from None
 
 
 def delete(base_url: str, names: list[str]) -> None:
     """Remove our proxies from a shared server (best effort: it may be gone already)."""
-    for name in names:
-        try:
-            httpx.delete(f"{base_url}/proxies/{name}", timeout=5.0)
-        except httpx.HTTPError:
-            return
+    with ToxiproxyClient(base_url, timeout=5.0) as client:
+        for name in names:
+            try:
+                client.delete_proxy(name)
+            except ToxiproxyError:
+                continue

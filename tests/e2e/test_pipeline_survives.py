@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
@@ -21,6 +20,7 @@ from chaos.faults.pod import KILL, PAUSE
 from chaos.load.payload import PayloadMaker
 from chaos.observers.reference import ReferenceObserver
 from chaos.platforms.local import LocalPlatform
+from chaos.proxy.client import ToxiproxyClient
 from chaos.publishers.redis_stream import RedisStreamPublisher
 from chaos.spec.loader import load_target
 
@@ -86,10 +86,10 @@ def faults(platform: LocalPlatform, log: list[str], errors: list[BaseException])
 
         paused_index = pause.record()["index"]
         victim = f"consumer-{(paused_index + 1) % 3}-redis"
-        api = platform.proxy_api()
-        httpx.post(f"{api}/proxies/{victim}", json={"enabled": False}).raise_for_status()
-        time.sleep(5.0)
-        httpx.post(f"{api}/proxies/{victim}", json={"enabled": True}).raise_for_status()
+        with ToxiproxyClient(platform.proxy_api()) as proxies:
+            proxies.update_proxy(victim, enabled=False)  # connections cut, new ones refused
+            time.sleep(5.0)
+            proxies.update_proxy(victim, enabled=True)
         log.append(f"partitioned {victim} for 5s")
 
         (kill2,) = KILL.actions(KILL.Params.model_validate({"selector": consumers}), env)
