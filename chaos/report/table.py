@@ -33,7 +33,13 @@ def print_summary(result: dict[str, Any], out: TextIO) -> None:
                     f"  steady state {side}: {s.get('probe')} = {s.get('value')} "
                     f"(want {s.get('bounds')}){' ' + s['error'] if s.get('error') else ''}\n"
                 )
-    print_verdicts(result.get("verdicts") or [], out)
+    if result.get("status") in ("passed", "failed"):
+        print_verdicts(result.get("verdicts") or [], out)
+    for fault in result.get("faults") or []:
+        if fault.get("outcome") not in ("reverted", None):
+            out.write(
+                f"  fault {fault.get('id')} left {fault.get('outcome')}: {fault.get('error')}\n"
+            )
 
 
 def _fault(offender: dict[str, Any]) -> str:
