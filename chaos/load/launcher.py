@@ -187,7 +187,7 @@ class LoadGenerator:
             None,
             ["--headless", "--master", "--master-bind-host", "127.0.0.1",
              "--master-bind-port", str(port), "--expect-workers", str(n),
-             "-u", str(n), "-r", str(n)],
+             "-u", str(n), "-r", str(10 * n)],
         )  # fmt: skip
         for k in range(n):
             self._spawn(
