@@ -63,7 +63,7 @@ def embedded_argv(port: int, *extra: str) -> list[str]:
             "--seed", "7", *extra]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def embedded() -> Iterator[Server]:
     port = free_port()
     proc = start_server(embedded_argv(port), f"http://127.0.0.1:{port}")
@@ -71,7 +71,7 @@ def embedded() -> Iterator[Server]:
     stop_server(proc)
 
 
-@pytest.fixture(scope="module", params=["embedded", "real"])
+@pytest.fixture(scope="session", params=["embedded", "real"])
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     """Both servers: ours always, the real Toxiproxy when TOXIPROXY_SERVER is set."""
     if request.param == "embedded":
@@ -104,7 +104,7 @@ def ours(embedded: Server) -> Iterator[ToxiproxyClient]:
             c.delete_proxy(name)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def echo_up() -> Iterator[Upstream]:
     up = Upstream(echo)
     yield up
