@@ -180,7 +180,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from chaos.report.progress import make_progress
     from chaos.report.table import print_summary
-    from chaos.run.orchestrator import Run, prepare_run_dir
+    from chaos.run.orchestrator import Run
+    from chaos.run.rundir import prepare_run_dir
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:

@@ -5,11 +5,9 @@ is reverted, newest first, once, before anything else is torn down."""
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +23,8 @@ from chaos.run.faults import FaultFailed, apply_occurrence, revert_occurrence
 from chaos.run.journal import Journal
 from chaos.run.ledger import Entry, Ledger
 from chaos.run.lock import TargetLock
-from chaos.run.plan import Occurrence, occurrences, plan_json
+from chaos.run.plan import Occurrence, occurrences
+from chaos.run.rundir import resolve_all
 from chaos.run.signals import Interrupted, SignalGuard
 from chaos.run.timeline import events, fault_span
 from chaos.spec.models import Load
@@ -41,20 +40,6 @@ class Stop(Exception):
     def __init__(self, status: str, reason: str) -> None:
         self.status, self.reason = status, reason
         super().__init__(reason)
-
-
-def new_run_id(name: str) -> str:
-    return f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
-
-
-def resolve_all(value: Any, resolve: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return resolve(value)
-    if isinstance(value, dict):
-        return {k: resolve_all(v, resolve) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve_all(v, resolve) for v in value]
-    return value
 
 
 class Run:
@@ -370,23 +355,3 @@ def _pid() -> int:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def prepare_run_dir(
-    checked: Checked, seed: int, run_dir: Path | None, runs_root: Path = Path("runs")
-) -> tuple[str, Path]:
-    """Create the run directory with the resolved inputs and plan.json."""
-    import json
-
-    run_id = new_run_id(checked.experiment.metadata.name)
-    path = run_dir if run_dir is not None else runs_root / run_id
-    if path.exists() and any(path.iterdir()):
-        raise FileExistsError(f"{path}: run directory is not empty")
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "experiment.yaml").write_bytes(checked.path.read_bytes())
-    (path / "target.yaml").write_bytes(checked.target_path.read_bytes())
-    plan = plan_json(checked.experiment, seed)
-    plan["run_id"] = run_id
-    plan["target"] = checked.target.metadata.name
-    (path / "plan.json").write_text(json.dumps(plan, indent=2) + "\n", encoding="utf-8")
-    return run_id, path

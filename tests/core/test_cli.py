@@ -103,3 +103,19 @@ def test_stored_schema_is_current(kind: str, capsys: pytest.CaptureFixture[str])
     assert json.loads(stored.read_text()) == json.loads(capsys.readouterr().out), (
         f"regenerate: pipechaos schema {kind} > {stored}"
     )
+
+
+def test_target_override_and_resolution(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    exp = work / "experiments" / "markers.yaml"
+    exp.write_text(exp.read_text().replace("target: test", "target: elsewhere"))
+    assert main(["validate", str(exp)]) == 2
+    assert "target 'elsewhere' not found" in capsys.readouterr().err
+    assert main(["validate", str(exp), "--target", "test"]) == 0  # by name
+    assert main(["plan", str(exp), "--target", "targets/test.yaml", "--seed", "1"]) == 0
+    assert "on test-target" in capsys.readouterr().out
+    sub = work / "experiments" / "nested"
+    sub.mkdir()
+    (sub / "x.yaml").write_text(
+        exp.read_text().replace("target: elsewhere", "target: ../../targets/test.yaml")
+    )
+    assert main(["validate", str(sub / "x.yaml")]) == 0  # a path relative to the file
