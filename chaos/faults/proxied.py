@@ -22,7 +22,7 @@ import contextlib
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -258,13 +258,12 @@ def toxic_token(env: FaultEnv) -> str:
 class ProxiedFault:
     """A FaultType whose actions install toxics on (or disable) the selected proxies."""
 
-    instant: ClassVar[bool] = False
-
     def __init__(self, name: str, params: type[ProxiedParams], description: str,
                  plan: Callable[[Any], Plan],
                  check: Callable[[Any, TargetSpec], list[str]] | None = None) -> None:
         self.name = name
-        self.Params = params
+        self.Params: type[FaultParams] = params
+        self.instant = False
         self.description = description
         self._plan = plan
         self._check = check
