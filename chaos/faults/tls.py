@@ -96,8 +96,9 @@ class CertFault:
         errors += _proxy_errors(target, params.proxy)
         if target.real_toxiproxy:
             errors.append(
-                f"via: {self.name} via: proxy needs the embedded proxy (its tls toxic); a real "
-                "Toxiproxy only copies bytes and cannot present a certificate; use via: rotate"
+                "via: proxy needs the embedded proxy (its tls toxic): the target's proxy_server "
+                "is a real Toxiproxy, which only copies bytes and cannot present a "
+                "certificate; use via: rotate"
             )
         return errors
 
