@@ -193,26 +193,26 @@ class ReferenceObserver:
                 recorded[int(key)] = (index.get(name, 0), int(t_ns), int(deliveries))
             except ValueError:
                 continue
-        ids = np.array(sorted(set(orders) | set(recorded)), dtype=np.int64)
-        n = len(ids)
-        cols = {c: np.zeros(n, dtype=np.int64) for c in ("outcome", "redeliveries", "value",
-                                                          "qty", "points")}
-        t_terminal = np.full(n, -1, dtype=np.int64)
-        for i, oid in enumerate(ids.tolist()):
-            cols["value"][i], cols["qty"][i], cols["points"][i] = orders.get(oid, (0, 0, 0))
-            extra = int(dups.get(str(oid), 0))
-            if oid in recorded:
-                cols["outcome"][i], t_terminal[i], deliveries = recorded[oid]
-            else:
-                deliveries = pending.get(oid, 1)
-            cols["redeliveries"][i] = max(deliveries - 1, 0) + extra
+        ids = sorted(set(orders) | set(recorded))
+        zero, none = (0, 0, 0), (0, -1, 0)
+        cols = [orders.get(oid, zero) for oid in ids]
+        done = [recorded.get(oid, none) for oid in ids]
+        redeliveries = [
+            max((d[2] if d[1] >= 0 else pending.get(oid, 1)) - 1, 0) + int(dups.get(str(oid), 0))
+            for oid, d in zip(ids, done, strict=True)
+        ]
+
+        def col(rows: list[tuple[int, int, int]], k: int) -> np.ndarray[Any, Any]:
+            return np.fromiter((r[k] for r in rows), dtype=np.int64, count=len(rows))
+
         effects, totals = self._services(run_id)
         return {
             "format": "pipechaos.observations", "version": 1, "run_id": run_id,
             "observer": "reference", "t_observed": time.time_ns(), "outcomes": list(OUTCOMES),
-            "orders": {"order_id": ids, "outcome": cols["outcome"], "t_terminal": t_terminal,
-                       "redeliveries": cols["redeliveries"], "value": cols["value"],
-                       "qty": cols["qty"], "points": cols["points"]},
+            "orders": {"order_id": np.array(ids, dtype=np.int64), "outcome": col(done, 0),
+                       "t_terminal": col(done, 1),
+                       "redeliveries": np.array(redeliveries, dtype=np.int64),
+                       "value": col(cols, 0), "qty": col(cols, 1), "points": col(cols, 2)},
             "effects": effects,
             "saga": [list(pair) for pair in SAGA],
             "dead_letters": self._dead_letters(run_id),
