@@ -259,3 +259,21 @@ def test_listen_change_to_busy_port_leaves_proxy_as_it_was(
 def test_default_listen_is_loopback(ours_http: httpx.Client) -> None:
     r = ours_http.post("/proxies", json={"name": "lo", "upstream": "127.0.0.1:9"})
     assert r.status_code == 201 and r.json()["listen"].startswith("127.0.0.1:")
+
+
+def test_reset_reports_a_busy_listen_but_reenables_the_rest(
+        ours_http: httpx.Client, ours: ToxiproxyClient, echo_up: Upstream) -> None:
+    first, first_listen = new_proxy(ours, echo_up.address)
+    second, second_listen = new_proxy(ours, echo_up.address)
+    ours.update_proxy(first, enabled=False)
+    ours.update_proxy(second, enabled=False)
+    host, port = first_listen.rsplit(":", 1)
+    with socket.socket() as squatter:
+        squatter.bind((host, int(port)))
+        squatter.listen()
+        r = ours_http.post("/reset")
+        assert r.status_code == 500 and "address already in use" in r.json()["error"]
+    assert ours.proxy(second)["enabled"] is True
+    with connect(second_listen) as s:
+        assert rtt(s) < 0.5
+    assert ours.proxy(first)["enabled"] is False
