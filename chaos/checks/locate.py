@@ -24,7 +24,7 @@ OUTSIDE = "outside"
 UNPUBLISHED = "unpublished"
 
 
-def lookup(sorted_ids: I64, ids: I64) -> tuple[Ints, Bool]:
+def lookup(sorted_ids: Ints, ids: Ints) -> tuple[Ints, Bool]:
     """Index of each of `ids` in `sorted_ids` (unique) and whether it is there at all.
 
     Order ids of a run are dense integers, so a direct-address table (4 bytes per id in
@@ -150,7 +150,7 @@ def terminal_rows(history: History, observations: Observations) -> Bool:
     return found & (observations.outcome[idx] >= COMPLETED)
 
 
-def effect_counts(observations: Observations, effect: str, ids: I64) -> I64:
+def effect_counts(observations: Observations, effect: str, ids: Ints) -> I64:
     """How many times `effect` was applied for each of `ids` (0 when never)."""
     eff_ids, counts = observations.effects.get(
         effect, (np.zeros(0, np.int64), np.zeros(0, np.int64))

@@ -57,7 +57,7 @@ class Observations:
     value: Ints  # money the order is worth when completed (cents)
     qty: Ints  # units of stock it reserves
     points: Ints  # points it awards when completed
-    effects: dict[str, tuple[I64, Ints]]  # effect -> (order ids, applied counts)
+    effects: dict[str, tuple[Ints, Ints]]  # effect -> (order ids, applied counts)
     saga: list[tuple[str, str]]  # (step effect, its compensation), in saga order
     dead_letters: DeadLetters
     totals: dict[str, int]  # initial_stock, stock, reserved, charged, refunded, points

@@ -61,9 +61,9 @@ def _narrow(a: I64) -> Ints:
     return a
 
 
-def _loads(data: bytes | mmap.mmap, name: str) -> tuple[Any, list[I64]]:
+def _loads(data: bytes | mmap.mmap, name: str) -> tuple[Any, list[Ints]]:
     """orjson on the document with every big integer array cut out and parsed by numpy."""
-    arrays: list[I64] = []
+    arrays: list[Ints] = []
     parts: list[bytes] = []
     last = pos = 0
     while True:
@@ -77,7 +77,7 @@ def _loads(data: bytes | mmap.mmap, name: str) -> tuple[Any, list[I64]]:
             inner = data[pos + 1 : end]
             if not inner.translate(None, _NUMERIC):
                 parts += [data[last:pos], f'"{_MARK.format(len(arrays))}"'.encode()]
-                arrays.append(_parse_array(inner, f"{name}: array at byte {pos}"))
+                arrays.append(_narrow(_parse_array(inner, f"{name}: array at byte {pos}")))
                 del inner
                 _release(data, end)
                 last = pos = end + 1
@@ -90,17 +90,17 @@ def _loads(data: bytes | mmap.mmap, name: str) -> tuple[Any, list[I64]]:
         raise ObservationsError(f"{name}: not valid JSON ({exc})") from None
 
 
-def _column(value: Any, arrays: list[I64], where: str) -> I64:
+def _column(value: Any, arrays: list[Ints], where: str) -> Ints:
     if isinstance(value, str) and value.startswith("__pipechaos_array_"):
         return arrays[int(value[len("__pipechaos_array_") : -2])]
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
     ):
         raise ObservationsError(f"{where}: must be an array of integers")
-    return np.asarray(value, dtype=np.int64).reshape(-1)
+    return _narrow(np.asarray(value, dtype=np.int64).reshape(-1))
 
 
-def _sorted_unique(ids: I64, where: str) -> None:
+def _sorted_unique(ids: Ints, where: str) -> None:
     if len(ids) > 1 and not np.all(ids[1:] > ids[:-1]):
         raise ObservationsError(f"{where}: order ids must be sorted and unique")
 
@@ -152,7 +152,7 @@ def read_observations(path: Path) -> Observations:
         if len(ids) != len(counts):
             raise ObservationsError(f"{where}: count length differs from order_id")
         _sorted_unique(ids, f"{where}.order_id")
-        effects[effect] = (ids, _narrow(counts))
+        effects[effect] = (ids, counts)
 
     saga = doc.get("saga", [])
     if not isinstance(saga, list) or not all(
@@ -180,16 +180,16 @@ def read_observations(path: Path) -> Observations:
     if not isinstance(settings, dict):
         raise ObservationsError(f"{name}: settings: must be an object")
     return Observations(
-        order_id=cols["order_id"],
+        order_id=cols["order_id"].astype(np.int64),
         outcome=outcome.astype(np.int8),
-        t_terminal=cols["t_terminal"],
-        redeliveries=_narrow(cols["redeliveries"]),
-        value=_narrow(cols["value"]),
-        qty=_narrow(cols["qty"]),
-        points=_narrow(cols["points"]),
+        t_terminal=cols["t_terminal"].astype(np.int64),
+        redeliveries=cols["redeliveries"],
+        value=cols["value"],
+        qty=cols["qty"],
+        points=cols["points"],
         effects=effects,
         saga=[(s, c) for s, c in saga],
-        dead_letters=DeadLetters(dl_ids, _narrow(attempts), [r or "" for r in reasons]),
+        dead_letters=DeadLetters(dl_ids.astype(np.int64), attempts, [r or "" for r in reasons]),
         totals={k: int(v) for k, v in totals.items() if isinstance(v, int | float)},
         settings=settings,
     )
