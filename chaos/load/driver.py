@@ -82,7 +82,7 @@ class Driver:
         try:
             stop = self._offer(t0)
             timeout = float(stop.get("timeout_s", 10.0)) if stop is not None else 30.0
-            self.group.join(timeout=timeout)
+            self._drain(timeout)
         finally:  # also on GreenletExit (Locust quitting): unanswered publishes read as INFO
             in_flight = len(self.group)
             self.group.kill(block=False)
@@ -90,6 +90,15 @@ class Driver:
             self.writer.close()
             self.rates.close()
         self._report(t0, stopped_early=stop is not None, in_flight=in_flight)
+
+    def _drain(self, timeout_s: float) -> None:
+        """Wait for in-flight publishes, still flushing so a crash now loses little."""
+        assert self.writer is not None and self.rates is not None
+        deadline = time.monotonic() + timeout_s
+        while self.group and time.monotonic() < deadline:
+            self.group.join(timeout=min(_FLUSH_NS / 1e9, max(0.0, deadline - time.monotonic())))
+            self.writer.flush()
+            self.rates.roll(time.time_ns())
 
     def _wait_go(self) -> int:
         while not self.paths.go.exists():
