@@ -216,3 +216,29 @@ def test_proxy_api_errors_are_one_line(clean: World) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(PlatformError, match="unreachable"):
         toxics_api.remove_toxic(dead, "consumer-payment", "t")
+
+
+def test_toxicity_change_closes_terminated_sessions(clean: World) -> None:
+    ca, https_pod, proxy = clean.ca, clean.pod, clean.proxy
+    action = plan(tls.UNTRUSTED_CA, {"via": "proxy", "proxy": "consumer-payment"},
+                  ca, https_pod, proxy)
+    action.apply()
+    action.verify()
+    host, port = proxy.listen.split(":")
+    loose = ssl.create_default_context()
+    loose.check_hostname, loose.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection((host, int(port)), timeout=5) as raw, \
+            loose.wrap_socket(raw, server_hostname="localhost") as held:
+        resp = httpx.patch(f"{proxy.api}/proxies/consumer-payment/toxics/{action.toxic_name}",
+                           json={"toxicity": 0.0})
+        assert resp.status_code == 200, resp.text
+        held.settimeout(3.0)
+        try:  # closed by the proxy at once, without the client sending anything
+            got: bytes | str = held.recv(100)
+        except TimeoutError:
+            got = "still open"
+        except (ssl.SSLError, OSError):
+            got = b""
+        assert got == b"", "a terminated session cannot fall back to passthrough"
+    assert probe_handshake(good_probe(ca, proxy.listen)).ok  # new connections: toxicity 0
+    action.revert()

@@ -191,5 +191,7 @@ class Tls(Runner):
         if self._writer is not None:
             with contextlib.suppress(RuntimeError):
                 self._writer.close()
-        if removed:
+        if removed or not getattr(self, "_first", True):
+            # a terminated connection cannot fall back to passthrough: the client's session
+            # is with us (also when a toxicity change redraws this connection)
             self.link.close()
