@@ -129,7 +129,7 @@ def test_early_stop_offers_a_gapless_prefix(redis_server: RedisServer, make_load
 def test_partition_ends_in_fail_or_info_and_loses_nothing(
     redis_server: RedisServer, forwarder: TcpForwarder, make_load: Make
 ) -> None:
-    gen = make_load(forwarder.address, timeout="500ms", rate="200/s", duration="10s")
+    gen = make_load(forwarder.address, timeout="1s", rate="200/s", duration="10s")
     t0 = gen.start()
     sleep_until(t0 + 2.5e9)
     forwarder.set_mode("blackhole")  # 2.5 s of silence, then 2.5 s of refused connections
