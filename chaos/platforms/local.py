@@ -154,6 +154,12 @@ class LocalPlatform:
             raise PlatformError(f"pod {pod.name} has no port named {port!r}")
         return f"http://{HOST}:{self._book.ports[key]}"
 
+    @property
+    def proxy_server_pid(self) -> int | None:
+        """The embedded proxy server's pid (local only: benchmarks, diagnostics)."""
+        proc = self._proxy_proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
     # ------------------------------------------------------------------ pods
     def pods(self, selector: dict[str, str]) -> list[Pod]:
         found = [pod for slot in self._slots if (pod := slot.pod()) is not None]
