@@ -16,6 +16,7 @@ from chaos.checks.model import I64
 LOWEST = 1  # microseconds
 HIGHEST = 3_600_000_000  # one hour in microseconds
 DIGITS = 3
+CHUNK = 1 << 20
 
 
 def counts_index(h: HdrHistogram, values: I64) -> I64:
@@ -35,13 +36,13 @@ def counts_index(h: HdrHistogram, values: I64) -> I64:
 def histogram(values_us: I64) -> tuple[HdrHistogram, int]:
     """An HDR histogram of the values (microseconds) and how many were clamped to range."""
     h = HdrHistogram(LOWEST, HIGHEST, DIGITS)
-    values = np.asarray(values_us, dtype=np.int64)
-    clamped = int(np.count_nonzero((values > HIGHEST) | (values < 0)))
-    values = np.clip(values, 0, HIGHEST)
-    if len(values) == 0:
-        return h, 0
-    index = counts_index(h, values)
-    counts = np.bincount(index, minlength=1)
+    counts = np.zeros(h.counts_len, dtype=np.int64)
+    clamped = 0
+    for a in range(0, len(values_us), CHUNK):  # chunks keep temporaries small
+        values = np.asarray(values_us[a : a + CHUNK], dtype=np.int64)
+        clamped += int(np.count_nonzero((values > HIGHEST) | (values < 0)))
+        values = np.clip(values, 0, HIGHEST)
+        counts += np.bincount(counts_index(h, values), minlength=h.counts_len)
     for i in np.flatnonzero(counts):
         h.record_value(h.get_value_from_index(int(i)), int(counts[i]))
     return h, clamped

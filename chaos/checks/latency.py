@@ -80,13 +80,18 @@ class Latency:
         t_end = np.where(seen, obs.t_terminal[idx], -1) if len(obs.order_id) else idx - 1
         final = seen & (obs.outcome[idx] >= COMPLETED) if len(obs.order_id) else seen
         rows = (history.outcome == OK) & ~history.poison & final & (t_end >= 0)
-        start = history.t_invoke[rows]
+        lat_us = t_end[rows]
+        del t_end
         if start_at == "ok":
             done = history.t_done[rows]
-            start = np.where(done >= 0, done, start)
-        lat_us = np.maximum(t_end[rows] - start, 0) // 1000
-        ids = history.order_id[rows]
+            lat_us -= np.where(done >= 0, done, history.t_invoke[rows])
+            del done
+        else:
+            lat_us -= history.t_invoke[rows]
+        np.maximum(lat_us, 0, out=lat_us)
+        lat_us //= 1000
         names, codes = phase_codes(phases, history.t_invoke[rows])
+        n_measured = len(lat_us)
 
         stats: dict[str, dict[str, Any]] = {}
         hists: dict[str, HdrHistogram] = {}
@@ -105,7 +110,7 @@ class Latency:
         selected = wanted if wanted is not None else list(stats)
         problems: list[str] = []
         checked: list[dict[str, Any]] = []
-        slow = np.zeros(len(ids), dtype=np.bool_)
+        slow = np.zeros(n_measured, dtype=np.bool_)
         for phase in selected:
             if phase not in hists:
                 problems.append(f"no terminal orders published in phase {phase}")
@@ -129,13 +134,16 @@ class Latency:
                     phase_i = names.index(phase)
                     slow |= (codes == phase_i) & (lat_us > int(limit * 1e6))
 
+        slow_rows = np.flatnonzero(rows)[slow]
         total, sample = offenders(
-            phases, [(ids[slow], history.t_invoke[rows][slow], np.ones(int(slow.sum()), bool))]
+            phases,
+            [(history.order_id[slow_rows], history.t_invoke[slow_rows],
+              np.ones(len(slow_rows), dtype=np.bool_))],
         )
         metrics: dict[str, Any] = {
             "phases": stats,
             "bounds": checked,
-            "measured": len(ids),
+            "measured": n_measured,
             "not_terminal": int(np.count_nonzero((history.outcome == OK) & ~final)),
             "from": start_at,
         }

@@ -1,0 +1,51 @@
+"""Joins and labels: the dense-table and binary-search paths agree with np.isin, in chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chaos.checks import hdr, locate
+from chaos.checks.locate import fault_codes, lookup, phase_codes
+from tests.checks.builders import at, default_phases
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+@pytest.mark.parametrize("spread", [3, 10**12])  # dense ids, then sparse ones
+def test_lookup_matches_isin(monkeypatch: pytest.MonkeyPatch, chunk: int, spread: int) -> None:
+    monkeypatch.setattr(locate, "CHUNK", chunk)
+    rng = np.random.default_rng(chunk + spread)
+    for _ in range(30):
+        table = np.unique(rng.integers(-50, 50 * spread, int(rng.integers(0, 80))))
+        ids = np.concatenate([rng.integers(-80, 80 * spread, 40), table[::2]])
+        idx, found = lookup(table, ids)
+        assert np.array_equal(found, np.isin(ids, table))
+        assert np.array_equal(table[idx[found]], ids[found])
+
+
+def test_lookup_mixed_widths() -> None:
+    idx, found = lookup(np.array([2, 4, 6], dtype=np.int32), np.array([4, 5, 6], dtype=np.int64))
+    assert found.tolist() == [True, False, True] and idx[found].tolist() == [1, 2]
+
+
+def test_phase_and_fault_labels() -> None:
+    ph = default_phases()
+    t = np.array([at(x) for x in (-1, 1, 12.2, 13, 16, 19, 35, 50)], dtype=np.int64)
+    names, codes = phase_codes(ph, t)
+    assert [names[c] for c in codes] == [
+        "outside", "baseline", "fault", "fault", "fault", "fault", "drain", "outside"
+    ]
+    labels = [ph.faults[i].id if i >= 0 else None for i in fault_codes(ph, t)]
+    assert labels == [None, None, "f0.0", "f0.0", "f1.0", "f1.0", "f1.0", "f1.0"]
+
+
+def test_histogram_chunks_add_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = np.random.default_rng(3).integers(0, 10**7, 1000)
+    whole, _ = hdr.histogram(values)
+    monkeypatch.setattr(hdr, "CHUNK", 33)
+    chunked, clamped = hdr.histogram(values)
+    assert clamped == 0 and chunked.get_total_count() == 1000
+    for p in (50, 99, 100):
+        assert whole.get_value_at_percentile(p) == chunked.get_value_at_percentile(p)
+    edges, clamped = hdr.histogram(np.array([-5, 7, hdr.HIGHEST + 1]))
+    assert clamped == 2 and edges.get_total_count() == 3
