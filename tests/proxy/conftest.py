@@ -30,19 +30,26 @@ class Server:
     proc: subprocess.Popen[bytes]
 
 
-def start_server(argv: list[str], api: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
+def start_server(argv: list[str], api: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start a server process; its stderr goes to `log` (never a pipe nobody reads)."""
+    out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=out)
+    finally:
+        if log is not None:
+            out.close()  # type: ignore[union-attr]
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"proxy server exited: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
+            text = log.read_text() if log is not None else ""
+            raise RuntimeError(f"proxy server exited with {proc.returncode}: {text}")
         try:
             if httpx.get(f"{api}/version", timeout=0.5).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.05)
     stop_server(proc)
-    raise RuntimeError("proxy server did not answer /version within 15 s")
+    raise RuntimeError("proxy server did not answer /version within 30 s")
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> int | None:
@@ -53,8 +60,6 @@ def stop_server(proc: subprocess.Popen[bytes]) -> int | None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    if proc.stderr is not None:
-        proc.stderr.close()
     return proc.returncode
 
 
@@ -64,11 +69,15 @@ def embedded_argv(port: int, *extra: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def embedded() -> Iterator[Server]:
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One embedded server for the session; at the end its log must show no traceback."""
     port = free_port()
-    proc = start_server(embedded_argv(port), f"http://127.0.0.1:{port}")
+    log = tmp_path_factory.mktemp("proxy") / "server.log"
+    proc = start_server(embedded_argv(port), f"http://127.0.0.1:{port}", log)
     yield Server("embedded", f"http://127.0.0.1:{port}", proc)
-    stop_server(proc)
+    assert stop_server(proc) == 0
+    text = log.read_text()
+    assert "Traceback" not in text and "Exception" not in text, text[-3000:]
 
 
 @pytest.fixture(scope="session", params=["embedded", "real"])
