@@ -297,3 +297,16 @@ def test_back_pressure_with_a_slow_reader(client: ToxiproxyClient, echo_up: Upst
             got += s.recv(1 << 20)
         sender.join()
     assert bytes(got) == payload
+
+
+def test_bytes_sent_before_the_upstream_is_dialled_are_kept(ours: ToxiproxyClient,
+                                                            echo_up: Upstream) -> None:
+    """Data (and EOF) racing the proxy's upstream dial must neither be lost nor reordered."""
+    name, listen = new_proxy(ours, echo_up.address)
+    ours.add_toxic(name, "latency", stream="upstream", toxicity=0.5, attributes={"latency": 1})
+    for i in range(40):
+        with connect(listen) as s:
+            s.sendall(b"hello-%d" % i)
+            s.shutdown(socket.SHUT_WR)
+            data, end, _ = read_all(s, 3.0)
+        assert (data, end) == (b"hello-%dbye" % i, "eof")
