@@ -21,9 +21,9 @@ class Problem:
             where += f":{self.line}"
             if self.col is not None:
                 where += f":{self.col}"
-        return (
-            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
-        )
+        message = one_line(self.message)
+        field = one_line(self.field, 200)
+        return f"{where}: {field}: {message}" if field else f"{where}: {message}"
 
 
 class SpecError(Exception):
@@ -36,6 +36,16 @@ class SpecError(Exception):
     @classmethod
     def one(cls, file: str, message: str, **where: object) -> SpecError:
         return cls([Problem(file, message, **where)])  # type: ignore[arg-type]
+
+
+MAX_MESSAGE = 400
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A message that stays on one line whatever input it quotes."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def path_text(path: tuple[str | int, ...]) -> str:

@@ -57,9 +57,13 @@ def _message(err: Any) -> str:
     value = err.get("input")
     msg = msg[:1].lower() + msg[1:]
     if "got " not in msg and err["type"] not in ("value_error", "assertion_error"):
-        shown = f'"{value}"' if isinstance(value, str) else _short(value)
+        shown = f'"{_cut(value)}"' if isinstance(value, str) else _short(value)
         msg = f"{msg}, got {shown}"
     return msg
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _short(value: Any) -> str:

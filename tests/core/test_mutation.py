@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from core_helpers import FILES
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chaos.cli import main
@@ -71,9 +71,11 @@ def mutated(draw: st.DrawFn) -> tuple[Path, str]:
 
 
 @settings(
-    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(case=mutated())
+@example(case=(SOURCES[0], SOURCES[0].read_text().replace("faults:\n ", "faults:\n|\n", 1)))
+@example(case=(SOURCES[1], SOURCES[1].read_text() + '"a\\nb": 1\n'))
 def test_mutations_never_traceback(
     case: tuple[Path, str],
     tmp_path_factory: pytest.TempPathFactory,
