@@ -162,15 +162,15 @@ def terminal_rows(history: History, observations: Observations) -> Bool:
     return found & (observations.outcome[idx] >= COMPLETED)
 
 
-def effect_counts(observations: Observations, effect: str, ids: Ints) -> I64:
+def effect_counts(observations: Observations, effect: str, ids: Ints) -> Ints:
     """How many times `effect` was applied for each of `ids` (0 when never)."""
     eff_ids, counts = observations.effects.get(
         effect, (np.zeros(0, np.int64), np.zeros(0, np.int64))
     )
     if eff_ids is ids or (len(eff_ids) == len(ids) and np.array_equal(eff_ids, ids)):
-        return counts.astype(np.int64, copy=False)
+        return counts
     idx, found = lookup(eff_ids, ids)
-    out = np.zeros(len(ids), dtype=np.int64)
+    out: Ints = np.zeros(len(ids), dtype=counts.dtype)
     if len(eff_ids):
         out[found] = counts[idx[found]]
     return out

@@ -13,13 +13,23 @@ from typing import Any
 
 import numpy as np
 
-from chaos.checks.locate import effect_counts, lookup, offenders, publish_times, terminal_rows
+from chaos.checks.locate import (
+    CHUNK,
+    effect_counts,
+    lookup,
+    offenders,
+    publish_times,
+    terminal_rows,
+)
 from chaos.checks.model import (
     COMPENSATED,
     COMPLETED,
     DEAD_LETTERED,
+    I64,
     OK,
+    Bool,
     History,
+    Ints,
     Observations,
     Phases,
     Timeseries,
@@ -57,6 +67,27 @@ def conservation(obs: Observations, wanted: list[str]) -> tuple[dict[str, Any], 
     return result, unavailable
 
 
+def durations(
+    history: History, obs: Observations, timed: Bool, h_idx: Ints, limit_ns: int
+) -> tuple[I64, int]:
+    """Orders terminal more than `limit_ns` after publish, and the longest saga (ns, -1
+    if none); in chunks, so no full-length temporaries."""
+    late: list[I64] = []
+    longest = -1
+    if len(history.order_id) == 0:
+        return obs.order_id[:0], longest
+    for a in range(0, len(obs.order_id), CHUNK):
+        part = slice(a, a + CHUNK)
+        t_end = obs.t_terminal[part]
+        took = np.where(
+            timed[part] & (t_end >= 0), t_end - history.t_invoke[h_idx[part]], -1
+        )
+        if len(took):
+            longest = max(longest, int(took.max()))
+        late.append(obs.order_id[part][took > limit_ns])
+    return (np.concatenate(late) if late else obs.order_id[:0]), longest
+
+
 class Saga:
     name = "saga"
     description = "sagas terminal in time, completed exactly or fully compensated; sums hold"
@@ -92,11 +123,7 @@ class Saga:
         unfinished = history.order_id[unfinished_rows]
         final = obs.outcome >= COMPLETED
         h_idx, published = lookup(history.order_id, ids)
-        took = np.full(len(ids), -1, dtype=np.int64)
-        timed = final & published & (obs.t_terminal >= 0)
-        if len(history.order_id):
-            took[timed] = obs.t_terminal[timed] - history.t_invoke[h_idx[timed]]
-        late = ids[took > int(within * 1e9)]
+        late, longest = durations(history, obs, final & published, h_idx, int(within * 1e9))
 
         # Steps: exactly once when completed, undone when compensated or dead-lettered.
         bad_done = np.zeros(len(ids), dtype=np.bool_)
@@ -132,7 +159,7 @@ class Saga:
             "unfinished": len(unfinished),
             "late": len(late),
             "within_s": within,
-            "max_duration_s": float(took.max()) / 1e9 if np.any(took >= 0) else None,
+            "max_duration_s": longest / 1e9 if longest >= 0 else None,
             "completed_not_exact": len(incomplete),
             "not_compensated": len(uncompensated),
             "dead_lettered_and_completed": len(both),
