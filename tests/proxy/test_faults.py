@@ -67,7 +67,9 @@ def world(ours: ToxiproxyClient, embedded: Server, echo_up: Upstream,
           redis_addr: str) -> dict[str, str]:
     """Proxies c-0, c-1 (to redis) and e (to the echo server); name -> listen."""
     out = {}
-    for name, up in (("c-0", redis_addr), ("c-1", redis_addr), ("e", echo_up.address)):
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens there
+    for name, up in (("c-0", redis_addr), ("c-1", redis_addr), ("e", echo_up.address),
+                     ("dead", dead)):
         out[name] = str(ours.create_proxy(name, "127.0.0.1:0", up)["listen"])
     return out
 
@@ -81,7 +83,7 @@ def target(names: list[str]) -> TargetSpec:
 def actions(fault: ProxiedFault, params: dict[str, Any], api: str,
             tmp: Path, seed: int = 1) -> list[ToxicAction]:
     p = fault.Params.model_validate(params)
-    t = target(["c-0", "c-1", "e"])
+    t = target(["c-0", "c-1", "e", "dead"])
     assert fault.validate(p, t) == []
     env = FaultEnv(t, ApiPlatform(api), random.Random(seed), tmp, 1.0)  # type: ignore[arg-type]
     out = fault.actions(p, env)
@@ -288,3 +290,23 @@ def test_blackhole_verify_sees_silence_only_with_the_toxic(embedded: Server,
         s.sendall(b"x")
         assert read_all(s, 0.5)[1] == "open"
     a.revert()
+
+
+@pytest.mark.parametrize(("fault", "params"), [
+    (network.PARTITION, {}),
+    (network.RESET, {}),
+    (network.LATENCY, {"latency": "300ms"}),
+])
+def test_verify_with_a_dead_upstream_rests_on_the_api(embedded: Server, world: dict[str, str],
+                                                      tmp_path: Path, fault: ProxiedFault,
+                                                      params: dict[str, Any]) -> None:
+    """The proxy closes clients at once when its upstream is down; that is not the fault's
+    failure, so verify passes on the API check, and still fails when the toxic is absent."""
+    (a,) = actions(fault, {"proxy": "dead", **params}, embedded.api, tmp_path)
+    with pytest.raises(FaultNotEffective, match="not installed"):
+        a.verify()
+    a.apply()
+    try:
+        a.verify()
+    finally:
+        a.revert()
