@@ -76,7 +76,7 @@ class LocalPlatform:
         self.ca_file = self.pods_dir / "data" / "ca" / "ca.pem"
         self._book = AddressBook()
         self._slots: list[Slot] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # down() may run in a signal handler during up()
         self._state = "new"  # new -> up -> down
         self._spawner: Spawner | None = None
         self._reaper: Reaper | None = None
@@ -113,7 +113,10 @@ class LocalPlatform:
         for component in self.target.components:  # in file order; replicas side by side
             slots = [Slot(s, self._spawner, self._reaper) for s in specs
                      if s.component == component.name]
-            self._slots.extend(slots)
+            with self._lock:  # down() (e.g. from a signal handler) may have run meanwhile
+                if self._state == "down":
+                    raise PlatformError("the platform was stopped while starting")
+                self._slots.extend(slots)
             if slots:
                 with ThreadPoolExecutor(max_workers=len(slots)) as pool:
                     for done in [pool.submit(slot.start) for slot in slots]:

@@ -140,6 +140,9 @@ class Slot:
         if not self._await_ready(run):
             self._kill_group(run, signal.SIGKILL)
             run.proc.wait()
+            self._forget(run)
+            if self._stop.is_set():
+                raise PlatformError(f"pod {run.name}: stopped while starting")
             raise PlatformError(self._not_ready_reason(run))
         self._thread = threading.Thread(
             target=self._supervise, name=f"slot-{run.name}", daemon=True

@@ -72,3 +72,18 @@ def start(tmp_path: Path) -> Iterator[Callable[..., LocalPlatform]]:
     yield make
     for platform in started:
         platform.down()
+
+
+def running_pods(run_dir: Path) -> list[int]:
+    """Pids of live processes whose PIPECHAOS_POD points into run_dir (found via /proc)."""
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            env = proc.environ()
+            if str(run_dir) in env.get("PIPECHAOS_POD", "") and proc.status() != "zombie":
+                found.append(proc.pid)
+        except (psutil.Error, OSError):
+            continue
+    return found

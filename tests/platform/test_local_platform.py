@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import signal
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,14 @@ import pytest
 
 from chaos.platforms.base import PlatformError
 from chaos.platforms.local import LocalPlatform
-from tests.platform.conftest import alive, component, pod_doc, proc_state, target
+from tests.platform.conftest import (
+    alive,
+    component,
+    pod_doc,
+    proc_state,
+    running_pods,
+    target,
+)
 
 Start = Callable[..., LocalPlatform]
 NAME = re.compile(r"^(?P<comp>[a-z0-9-]+)-(?P<index>\d+)-[0-9a-f]{4}$")
@@ -209,3 +217,29 @@ def test_bug_from_argument_else_environment_else_target(
     assert pod_doc(platform, pod)["bug"] == "no-reclaim"
     monkeypatch.delenv("PIPECHAOS_REF_BUG")
     assert LocalPlatform(spec, Path("/nonexistent"), None).bug == "no-dlq"
+
+
+def test_down_during_up_stops_everything(start: Start) -> None:
+    """A runner interrupted while starting (SIGTERM -> down()) leaves nothing behind."""
+    spec = target(component("a"), component("b", replicas=2), component("c"))
+    platform = start(spec, up=False)
+    errors: list[BaseException] = []
+
+    def run_up() -> None:
+        try:
+            platform.up()
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run_up)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not list(platform.pods_dir.glob("b-*.log")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    platform.down()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert errors and isinstance(errors[0], PlatformError), errors
+    assert list(platform.pods_dir.glob("a-*.log"))
+    assert running_pods(platform.run_dir) == []
+    assert not list(platform.pods_dir.glob("c-*.log")), "c must never start"

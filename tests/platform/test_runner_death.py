@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chaos.platforms.local import LocalPlatform
-from tests.platform.conftest import alive, component, target
+from tests.platform.conftest import alive, component, running_pods, target
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +32,9 @@ def runner(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     proc.wait()
 
 
-def test_sigkilled_runner_leaves_no_process(runner: subprocess.Popen[str]) -> None:
+def test_sigkilled_runner_leaves_no_process(
+    runner: subprocess.Popen[str], tmp_path: Path
+) -> None:
     assert runner.stdout is not None
     line = runner.stdout.readline()
     assert line, "the runner script printed nothing (see its stderr)"
@@ -46,6 +48,7 @@ def test_sigkilled_runner_leaves_no_process(runner: subprocess.Popen[str]) -> No
     while time.monotonic() < deadline and any(alive(p) for p in pids):
         time.sleep(0.1)
     assert [p for p in pids if alive(p)] == []
+    assert running_pods(tmp_path) == []  # nothing else carrying a pod description either
 
 
 def test_down_also_stops_grandchildren(start: Callable[..., LocalPlatform]) -> None:
