@@ -13,8 +13,9 @@ def deployment(tmp_path: Path) -> Iterator[Deployment]:
     """Broker + three services, no consumers yet; everything killed afterwards."""
     dep = Deployment(tmp_path)
     try:
-        dep.start_broker()
+        broker = dep.start_broker(wait=False)
         dep.start_services()
+        dep.wait_ready(broker)
         yield dep
     finally:
         dep.stop_all()

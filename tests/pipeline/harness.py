@@ -135,9 +135,9 @@ class Deployment:
 
     # ---------------------------------------------------------------- the pipeline
 
-    def start_broker(self) -> Pod:
+    def start_broker(self, wait: bool = True) -> Pod:
         return self.start("redis", 0, "targets.reference.broker", ["redis"],
-                          {"appendfsync": "always"})
+                          {"appendfsync": "always"}, wait=wait)
 
     @property
     def redis_address(self) -> str:
@@ -147,12 +147,17 @@ class Deployment:
         return redis.Redis(port=self.slot_ports["redis-0"]["redis"], decode_responses=True)
 
     def start_services(self, inventory: dict[str, Any] | None = None) -> None:
-        self.start("inventory", 0, "targets.reference.services.inventory", ["http", "admin"],
-                   {"skus": 10, "initial_stock": 100000, **(inventory or {})})
-        self.start("payment", 0, "targets.reference.services.payment", ["https", "admin"],
-                   {}, tls=True)
-        self.start("points", 0, "targets.reference.services.points", ["http", "admin"],
-                   {"blocked_customers": ["c-blocked"]})
+        pods = [
+            self.start("inventory", 0, "targets.reference.services.inventory",
+                       ["http", "admin"], {"skus": 10, "initial_stock": 100000,
+                                           **(inventory or {})}, wait=False),
+            self.start("payment", 0, "targets.reference.services.payment", ["https", "admin"],
+                       {}, tls=True, wait=False),
+            self.start("points", 0, "targets.reference.services.points", ["http", "admin"],
+                       {"blocked_customers": ["c-blocked"]}, wait=False),
+        ]
+        for pod in pods:  # started side by side: a third of the start-up time
+            self.wait_ready(pod)
 
     def service_url(self, service: str) -> str:
         ports = self.slot_ports[f"{service}-0"]
