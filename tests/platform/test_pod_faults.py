@@ -15,7 +15,7 @@ from chaos.faults.base import FaultEnv, FaultNotEffective
 from chaos.faults.pod import CRASH, KILL, PAUSE, choose
 from chaos.platforms.base import Pod
 from chaos.platforms.local import LocalPlatform
-from chaos.probes.base import ProbeEnv
+from chaos.probes.base import ProbeEnv, ProbeError
 from chaos.probes.pods import PODS_READY
 from chaos.spec.models import TargetSpec
 from tests.platform.conftest import alive, component, proc_state, target
@@ -197,3 +197,16 @@ def test_crash_without_admin_api_is_not_effective(start: Start, tmp_path: Path) 
     (action,) = CRASH.actions(params, env(platform))
     with pytest.raises(FaultNotEffective, match="cannot arm"):
         action.apply()
+
+
+def test_pods_ready_selector_and_bad_settings(start: Start) -> None:
+    platform = start(spec())
+    consumers = ProbeEnv(platform.target, platform, {"pods_selector": {"app": "consumer"}})
+    assert PODS_READY.measure(consumers) == 3
+    (pod,) = platform.pods({"tier": "data"})
+    platform.pause(pod)
+    assert ready(platform) == 3
+    platform.resume(pod)
+    assert ready(platform) == 4
+    with pytest.raises(ProbeError, match="pods_selector must be a mapping"):
+        PODS_READY.measure(ProbeEnv(platform.target, platform, {"pods_selector": "app"}))
