@@ -61,6 +61,8 @@ class Run:
         self.load: Any = None
         self.sampler: Sampler | None = None
         self.t0 = 0
+        self._observer_obj: Any = None
+        self.probe_env: ProbeEnv | None = None
         self._open: dict[str, int] = {}
 
     # ------------------------------------------------------------------ shell
@@ -172,6 +174,7 @@ class Run:
         self._phase_start("drain")
         self._drain()
         self._phase_end("drain")
+        self.sampler.stop()  # the timeseries covers drain; "after" checks measure alone
         self._phase_start("observe")
         observer = self._observer()
         if observer is not None:
@@ -198,7 +201,7 @@ class Run:
         self.progress.note(f"starting target {self.target.metadata.name}")
         self.platform.up()
         settings = resolve_all(self.target.probes.settings, self.platform.resolve)
-        self.probe_env = ProbeEnv(self.target, self.platform, settings)
+        env = self.probe_env = ProbeEnv(self.target, self.platform, settings)
         probes = {}
         for name in registry.probes.names():
             try:
@@ -209,7 +212,7 @@ class Run:
                 (log.warning if name in named else log.debug)("probe unavailable: %s", exc)
         self.sampler = Sampler(
             probes,
-            self.probe_env,
+            env,
             self.run_dir / "timeseries.jsonl",
             self.exp.timing.sample_interval,
             AbortWatch(self.exp.abort_when),
@@ -226,6 +229,7 @@ class Run:
     def _steady(self) -> list[dict[str, Any]]:
         def measure(name: str) -> float:
             try:
+                assert self.probe_env is not None
                 return float(registry.probes.get(name).measure(self.probe_env))
             except ProbeError:
                 raise
@@ -306,11 +310,15 @@ class Run:
             self.result.load = stats if isinstance(stats, dict) else None
 
     def _observer(self) -> Any:
+        """The target's observer (one instance per run), or None without one."""
         ref = self.target.observer
         if ref is None:
             return None
-        cls = registry.observers.get(ref.type)
-        return cls(resolve_all(ref.settings, _must(self.platform).resolve), _must(self.platform))
+        if self._observer_obj is None:
+            cls = registry.observers.get(ref.type)
+            settings = resolve_all(ref.settings, _must(self.platform).resolve)
+            self._observer_obj = cls(settings, _must(self.platform))
+        return self._observer_obj
 
     def _drain(self) -> None:
         self._stop_load(self.exp.timing.drain_timeout)
