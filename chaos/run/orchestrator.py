@@ -305,8 +305,8 @@ class Run:
 
     def _stop_load(self, timeout_s: float) -> None:
         if self.load is not None:
-            load, self.load = self.load, None
-            stats = load.stop(timeout_s)
+            stats = self.load.stop(timeout_s)  # cleared only once stopped: an interrupt
+            self.load = None  # inside stop() leaves it for the cleanup to stop again
             self.result.load = stats if isinstance(stats, dict) else None
 
     def _observer(self) -> Any:
