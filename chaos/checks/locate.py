@@ -6,6 +6,9 @@ publishes stays in numpy; Python loops run only over phases, fault windows and s
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 import numpy as np
 
 from chaos.checks.model import (
@@ -25,39 +28,72 @@ OUTSIDE = "outside"
 UNPUBLISHED = "unpublished"
 
 
-def lookup(sorted_ids: Ints, ids: Ints) -> tuple[Ints, Bool]:
-    """Index of each of `ids` in `sorted_ids` (unique) and whether it is there at all.
+class IdIndex:
+    """Positions of sorted unique ids, for repeated joins against the same array.
 
     Order ids of a run are dense integers, so a direct-address table (4 bytes per id in
     the range) beats binary search about tenfold; sparse ids fall back to searchsorted.
-    Work goes in chunks so temporaries stay a few MB whatever the run's size.
+    Queries go in chunks so temporaries stay a few MB whatever the run's size.
     """
-    n = len(sorted_ids)
-    if n == 0:
-        return np.zeros(len(ids), dtype=np.int32), np.zeros(len(ids), dtype=np.bool_)
-    lo, hi = int(sorted_ids[0]), int(sorted_ids[-1])
-    pos: Ints = np.empty(len(ids), dtype=np.int32 if n < 2**31 - 1 else np.int64)
-    found: Bool = np.empty(len(ids), dtype=np.bool_)
-    if hi - lo < 4 * (n + len(ids)) + 1024 and n < 2**31 - 1:
-        table = np.full(hi - lo + 1, -1, dtype=np.int32)
-        for a in range(0, n, CHUNK):
-            part = sorted_ids[a : a + CHUNK]
-            table[part - lo] = np.arange(a, a + len(part), dtype=np.int32)
+
+    def __init__(self, sorted_ids: Ints, expected_queries: int = 0) -> None:
+        self.ids = sorted_ids
+        n = len(sorted_ids)
+        self.table: Ints | None = None
+        if n == 0:
+            return
+        self.lo, self.hi = int(sorted_ids[0]), int(sorted_ids[-1])
+        if self.hi - self.lo < 4 * (n + expected_queries) + 1024 and n < 2**31 - 1:
+            table = np.full(self.hi - self.lo + 1, -1, dtype=np.int32)
+            for a in range(0, n, CHUNK):
+                part = sorted_ids[a : a + CHUNK]
+                table[part - self.lo] = np.arange(a, a + len(part), dtype=np.int32)
+            self.table = table
+
+    def find(self, ids: Ints) -> tuple[Ints, Bool]:
+        """Index of each of `ids` in the sorted ids (0 when absent) and whether present."""
+        n = len(self.ids)
+        pos: Ints = np.zeros(len(ids), dtype=np.int32 if n < 2**31 - 1 else np.int64)
+        found: Bool = np.zeros(len(ids), dtype=np.bool_)
+        if n == 0:
+            return pos, found
         for a in range(0, len(ids), CHUNK):
             part = ids[a : a + CHUNK]
-            inside = (part >= lo) & (part <= hi)
-            got = np.full(len(part), -1, dtype=np.int32)
-            got[inside] = table[part[inside] - lo]
-            found[a : a + CHUNK] = got >= 0
-            got[got < 0] = 0
-            pos[a : a + CHUNK] = got
+            if self.table is not None:
+                inside = (part >= self.lo) & (part <= self.hi)
+                got = np.full(len(part), -1, dtype=np.int32)
+                got[inside] = self.table[part[inside] - self.lo]
+            else:
+                got = np.minimum(np.searchsorted(self.ids, part), n - 1)
+                got[self.ids[got] != part] = -1
+            hit = got >= 0
+            found[a : a + CHUNK] = hit
+            pos[a : a + CHUNK] = np.where(hit, got, 0)
         return pos, found
-    for a in range(0, len(ids), CHUNK):
-        part = ids[a : a + CHUNK]
-        idx = np.minimum(np.searchsorted(sorted_ids, part), n - 1)
-        pos[a : a + CHUNK] = idx
-        found[a : a + CHUNK] = sorted_ids[idx] == part
-    return pos, found
+
+
+_CACHE: dict[int, tuple[weakref.ref[Any], IdIndex]] = {}
+CACHE_MIN = 100_000  # smaller arrays are indexed afresh: cheap, nothing kept
+
+
+def index_of(sorted_ids: Ints, expected_queries: int = 0) -> IdIndex:
+    """The IdIndex of an array, built once per array while it lives (every check of a
+    run joins against the same history and observation ids)."""
+    if len(sorted_ids) < CACHE_MIN:
+        return IdIndex(sorted_ids, expected_queries)
+    key = id(sorted_ids)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is sorted_ids:
+        return hit[1]
+    index = IdIndex(sorted_ids, max(expected_queries, len(sorted_ids)))
+    _CACHE[key] = (weakref.ref(sorted_ids), index)
+    weakref.finalize(sorted_ids, _CACHE.pop, key, None)
+    return index
+
+
+def lookup(sorted_ids: Ints, ids: Ints) -> tuple[Ints, Bool]:
+    """Index of each of `ids` in `sorted_ids` (unique) and whether it is there at all."""
+    return index_of(sorted_ids, len(ids)).find(ids)
 
 
 def phase_codes(phases: Phases, t: I64) -> tuple[list[str], np.ndarray]:
@@ -163,14 +199,13 @@ def terminal_rows(history: History, observations: Observations) -> Bool:
 
 
 def effect_counts(observations: Observations, effect: str, ids: Ints) -> Ints:
-    """How many times `effect` was applied for each of `ids` (0 when never)."""
+    """How many times `effect` was applied for each of `ids` (sorted, unique; 0 = never)."""
     eff_ids, counts = observations.effects.get(
         effect, (np.zeros(0, np.int64), np.zeros(0, np.int64))
     )
     if eff_ids is ids or (len(eff_ids) == len(ids) and np.array_equal(eff_ids, ids)):
         return counts
-    idx, found = lookup(eff_ids, ids)
     out: Ints = np.zeros(len(ids), dtype=counts.dtype)
-    if len(eff_ids):
-        out[found] = counts[idx[found]]
+    pos, found = lookup(ids, eff_ids)  # ids is the big, reused side: its index is cached
+    out[pos[found]] = counts[found]
     return out

@@ -49,3 +49,17 @@ def test_histogram_chunks_add_up(monkeypatch: pytest.MonkeyPatch) -> None:
         assert whole.get_value_at_percentile(p) == chunked.get_value_at_percentile(p)
     edges, clamped = hdr.histogram(np.array([-5, 7, hdr.HIGHEST + 1]))
     assert clamped == 2 and edges.get_total_count() == 3
+
+
+def test_index_cached_per_live_array(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(locate, "CACHE_MIN", 1)
+    a = np.arange(0, 100, 2)
+    first = locate.index_of(a)
+    assert locate.index_of(a) is first
+    b = a.copy()  # same content, another array: its own index
+    assert locate.index_of(b) is not first
+    key = id(b)
+    del b
+    assert key not in locate._CACHE  # dropped with its array
+    pos, found = lookup(a, np.array([4, 5]))
+    assert found.tolist() == [True, False] and int(pos[0]) == 2
