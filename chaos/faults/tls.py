@@ -48,7 +48,7 @@ class StallParams(FaultParams):
 
 def _tls_hosts(target: TargetSpec, component: str | None) -> list[str]:
     comp = target.component(component) if component else None
-    return list(comp.tls.hosts) if comp and comp.tls else list(DEFAULT_HOSTS)
+    return list(comp.tls.hosts) if comp and comp.tls and comp.tls.hosts else list(DEFAULT_HOSTS)
 
 
 def _upstream_component(target: TargetSpec, proxy: str) -> str | None:
@@ -109,7 +109,7 @@ class CertFault:
             assert params.service is not None
             comp = env.target.component(params.service)
             assert comp is not None and comp.tls is not None
-            hosts = list(comp.tls.hosts)
+            hosts = list(comp.tls.hosts) or list(DEFAULT_HOSTS)
             address = env.platform.resolve(f"${{component:{comp.name}/{comp.tls.port}}}")
         else:
             assert params.proxy is not None
