@@ -37,8 +37,7 @@ class IdIndex:
     """
 
     def __init__(self, sorted_ids: Ints, expected_queries: int = 0) -> None:
-        self.ids = sorted_ids
-        n = len(sorted_ids)
+        n = self.n = len(sorted_ids)  # the ids themselves are not kept: see index_of
         self.table: Ints | None = None
         if n == 0:
             return
@@ -50,9 +49,10 @@ class IdIndex:
                 table[part - self.lo] = np.arange(a, a + len(part), dtype=np.int32)
             self.table = table
 
-    def find(self, ids: Ints) -> tuple[Ints, Bool]:
-        """Index of each of `ids` in the sorted ids (0 when absent) and whether present."""
-        n = len(self.ids)
+    def find(self, sorted_ids: Ints, ids: Ints) -> tuple[Ints, Bool]:
+        """Index of each of `ids` in `sorted_ids` (the array this index was built from;
+        0 when absent) and whether present."""
+        n = self.n
         pos: Ints = np.zeros(len(ids), dtype=np.int32 if n < 2**31 - 1 else np.int64)
         found: Bool = np.zeros(len(ids), dtype=np.bool_)
         if n == 0:
@@ -64,8 +64,8 @@ class IdIndex:
                 got = np.full(len(part), -1, dtype=np.int32)
                 got[inside] = self.table[part[inside] - self.lo]
             else:
-                got = np.minimum(np.searchsorted(self.ids, part), n - 1)
-                got[self.ids[got] != part] = -1
+                got = np.minimum(np.searchsorted(sorted_ids, part), n - 1)
+                got[sorted_ids[got] != part] = -1
             hit = got >= 0
             found[a : a + CHUNK] = hit
             pos[a : a + CHUNK] = np.where(hit, got, 0)
@@ -78,7 +78,8 @@ CACHE_MIN = 100_000  # smaller arrays are indexed afresh: cheap, nothing kept
 
 def index_of(sorted_ids: Ints, expected_queries: int = 0) -> IdIndex:
     """The IdIndex of an array, built once per array while it lives (every check of a
-    run joins against the same history and observation ids)."""
+    run joins against the same history and observation ids). The cache holds the array
+    weakly and the index does not refer to it, so both go when the array goes."""
     if len(sorted_ids) < CACHE_MIN:
         return IdIndex(sorted_ids, expected_queries)
     key = id(sorted_ids)
@@ -93,7 +94,7 @@ def index_of(sorted_ids: Ints, expected_queries: int = 0) -> IdIndex:
 
 def lookup(sorted_ids: Ints, ids: Ints) -> tuple[Ints, Bool]:
     """Index of each of `ids` in `sorted_ids` (unique) and whether it is there at all."""
-    return index_of(sorted_ids, len(ids)).find(ids)
+    return index_of(sorted_ids, len(ids)).find(sorted_ids, ids)
 
 
 def phase_codes(phases: Phases, t: I64) -> tuple[list[str], np.ndarray]:
