@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import os
 import ssl
+import sys
 import tempfile
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -104,6 +105,11 @@ class Tls(Runner):
         self._client: asyncio.Transport | None = getattr(client, "transport", None)
         proxy = getattr(self.link, "proxy", None)
         self._upstream: str | None = getattr(proxy, "upstream", None)
+        if self._client is None or self._upstream is None:
+            # not a link we know how to answer on: refuse loudly rather than stall
+            print("tls toxic: link exposes no client transport/upstream; closing",
+                  file=sys.stderr, flush=True)
+            self.link.close()
 
     async def handle(self, chunk: Chunk, forward: Forward) -> None:
         if self.stopped:
