@@ -184,6 +184,8 @@ class Flow:
         if chain and self.fast and not self.link.closed:
             self.fast = False
             self.task = asyncio.get_running_loop().create_task(self._pump())
+        elif not chain:
+            self._wake()  # an idle pump sees the empty chain and returns to the fast path
 
     def _wake(self) -> None:
         if self._wakeup is not None and not self._wakeup.done():
