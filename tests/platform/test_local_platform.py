@@ -137,10 +137,11 @@ def test_exiting_pod_restarts_with_growing_backoff(start: Start) -> None:
     spec = target(component("flaky", settings={"exit_after": 0.3},
                             restart={"backoff": "100ms", "max_backoff": "400ms"}))
     platform = start(spec)
-    time.sleep(3.0)
-    logs = sorted(platform.pods_dir.glob("flaky-0-*.log"), key=lambda p: p.stat().st_mtime)
-    # each life is >= 0.3 s plus the backoff (0.1, 0.2, 0.4, 0.4...): at most 7 in 3 s
-    assert 3 <= len(logs) <= 7, [p.name for p in logs]
+    time.sleep(4.0)
+    logs = list(platform.pods_dir.glob("flaky-0-*.log"))
+    # each life is >= 0.3 s plus the backoff before it (0.1, 0.2, 0.4, 0.4 ...): at most
+    # 1 + 6 lives in 4 s (without backoff it would be ~12); at least a few restarts
+    assert 3 <= len(logs) <= 8, [p.name for p in logs]
 
 
 def test_restart_never_leaves_slot_empty(start: Start) -> None:
