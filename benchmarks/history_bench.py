@@ -93,12 +93,15 @@ import resource, sys, time, numpy as np
 from pathlib import Path
 from chaos.load.history import HistoryWriter, read_history
 n, run = int(sys.argv[1]), Path(sys.argv[2])
-if sys.argv[3] == "write":
-    ids = np.arange(n, dtype=np.int64)
-    with HistoryWriter(run / "history" / "load-0.pch", run_id="huge") as w:
-        t = time.perf_counter()
-        w.write_arrays(ids, np.full(n, 1, np.int8), ids * 1000, ids * 1000 + 5)
-        print(f"write_arrays {n:,}: {time.perf_counter() - t:.2f}s")
+if sys.argv[3] == "write":  # two strided processes with claims, as Locust workers write
+    t = time.perf_counter()
+    for k in (0, 1):
+        ids = np.arange(k, n, 2, dtype=np.int64)
+        with HistoryWriter(run / "history" / f"load-{k}.pch", run_id="huge") as w:
+            for first in range(k, n, 200):
+                w.claim(first, min(n, first + 200), 2, t=first * 1000)
+            w.write_arrays(ids, np.full(ids.size, 1, np.int8), ids * 1000, ids * 1000 + 5)
+    print(f"write_arrays {n:,} (2 files, claims): {time.perf_counter() - t:.2f}s")
 else:
     t = time.perf_counter()
     h = read_history(run)

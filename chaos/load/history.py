@@ -179,9 +179,9 @@ class HistoryWriter:
 _Cols = dict[str, npt.NDArray[Any]]
 
 
-def empty_history() -> History:
+def empty_history(errors: list[str] | None = None) -> History:
     i64, i8 = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int8)
-    return History(i64, i8, i64, i64, np.zeros(0, np.bool_), [], i8)
+    return History(i64, i8, i64, i64, np.zeros(0, np.bool_), errors or [], i8)
 
 
 def read_history(run_dir: Path) -> History:
@@ -193,25 +193,50 @@ def read_history(run_dir: Path) -> History:
     files = sorted((run_dir / "history").glob(f"*{SUFFIX}"))
     errors: list[str] = []
     parts = [_read_file(f, errors) for f in files]
+    parts = [p for p in parts if p["order_id"].size]
     if not parts:
-        return empty_history()
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    del parts
-    order = np.argsort(cols["order_id"], kind="stable")
-    ids = cols["order_id"][order]
-    if ids.size > 1:
+        return empty_history(errors)
+    cols = _merge_dense(parts)
+    if cols is None:  # sparse ids or a duplicate: sort (and name the duplicate)
+        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        del parts
+        order = np.argsort(cols["order_id"], kind="stable")
+        cols = {k: v[order] for k, v in cols.items()}
+        ids = cols["order_id"]
         dup = np.flatnonzero(ids[1:] == ids[:-1])
         if dup.size:
             raise HistoryError(f"order id {int(ids[dup[0]])} is recorded twice in {run_dir}")
     return History(
-        order_id=ids,
-        outcome=cols["outcome"][order],
-        t_invoke=cols["t_invoke"][order],
-        t_done=cols["t_done"][order],
-        poison=cols["poison"][order],
+        order_id=cols["order_id"],
+        outcome=cols["outcome"],
+        t_invoke=cols["t_invoke"],
+        t_done=cols["t_done"],
+        poison=cols["poison"],
         error=errors,
-        error_code=cols["error_code"][order],
+        error_code=cols["error_code"],
     )
+
+
+def _merge_dense(parts: list[_Cols]) -> _Cols | None:
+    """The usual case, ids lo..hi-1 each exactly once: place rows by id, no sort, one copy."""
+    lo = min(int(p["order_id"].min()) for p in parts)
+    hi = max(int(p["order_id"].max()) for p in parts) + 1
+    n = sum(p["order_id"].size for p in parts)
+    if hi - lo != n:
+        return None
+    seen = np.zeros(n, dtype=np.bool_)
+    for p in parts:
+        seen[p["order_id"] - lo] = True
+    if not seen.all():  # n rows over n slots with a hole: some id is there twice
+        return None
+    del seen
+    out: _Cols = {"order_id": np.arange(lo, hi, dtype=np.int64)}
+    for k in parts[0]:
+        if k != "order_id":
+            out[k] = np.empty(n, dtype=parts[0][k].dtype)
+            for p in parts:
+                out[k][p["order_id"] - lo] = p[k]
+    return out
 
 
 def _read_file(path: Path, errors: list[str]) -> _Cols:
@@ -242,15 +267,14 @@ def _read_file(path: Path, errors: list[str]) -> _Cols:
         "poison": (column("flags") & FLAG_POISON).astype(np.bool_),
         "error_code": remap[column("error").astype(np.int16) + 1],
     }
-    bad = ~np.isin(cols["outcome"], (OK, FAIL, INFO))
+    bad = (cols["outcome"] < OK) | (cols["outcome"] > INFO)
     if bad.any():
         raise HistoryError(f"{path.name}: unknown outcome code {int(cols['outcome'][bad][0])}")
-    claimed, claimed_t = _expand(recs[kind == CLAIM])
-    if claimed.size:
-        released, _ = _expand(recs[kind == RELEASE])
-        settled = np.concatenate([ids, released])
-        unknown = ~_isin(claimed, settled)
-        cols = _with_unknown(cols, claimed[unknown], claimed_t[unknown], meta)
+    claims = recs[kind == CLAIM]
+    if claims.size:
+        unknown, claim_t = _unanswered(claims, recs[kind == RELEASE], ids)
+        if unknown.size:
+            cols = _with_unknown(cols, unknown, claim_t, meta)
     return cols
 
 
@@ -281,13 +305,35 @@ def _expand(ranges: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], npt.NDArra
     return ids, times
 
 
-def _isin(a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-    """np.isin, with the O(n) table method when the ids are dense (they normally are)."""
-    if a.size and b.size:
-        lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
-        if hi - lo < 4 * (a.size + b.size) + 1024:
-            return np.isin(a, b, kind="table")
-    return np.isin(a, b)
+def _unanswered(
+    claims: npt.NDArray[Any], releases: npt.NDArray[Any], done: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Claimed ids with neither a DONE nor a RELEASE record, and the time of their claim."""
+    ranges = np.concatenate([claims, releases])
+    first = np.asarray(ranges["order_id"], dtype=np.int64)
+    end = np.asarray(ranges["t_done"], dtype=np.int64)
+    step = np.maximum(np.asarray(ranges["aux"], dtype=np.int64), 1)
+    lo = int(min(first.min(), done.min() if done.size else first.min()))
+    hi = int(max(end.max(), done.max() + 1 if done.size else end.max()))
+    claimed = int(np.maximum((end - first + step - 1) // step, 0)[: claims.size].sum())
+    if hi - lo > 4 * (claimed + done.size) + 1024:  # sparse ids: sets instead of a table
+        ids, times = _expand(claims)
+        settled = np.concatenate([done, _expand(releases)[0]])
+        keep = ~np.isin(ids, settled)
+        return ids[keep], times[keep]
+    pending = np.zeros(hi - lo, dtype=np.bool_)  # one flag per id in range: O(n), no sort
+    n = claims.size
+    for a, b, k in zip(first[:n] - lo, end[:n] - lo, step[:n], strict=True):
+        pending[a:b:k] = True
+    pending[done - lo] = False
+    for a, b, k in zip(first[n:] - lo, end[n:] - lo, step[n:], strict=True):
+        pending[a:b:k] = False
+    ids = np.flatnonzero(pending) + lo
+    by_first = np.argsort(first[: claims.size], kind="stable")
+    starts = first[: claims.size][by_first]
+    at = np.searchsorted(starts, ids, side="right") - 1  # the claim covering each id
+    times = np.asarray(claims["t_invoke"], dtype=np.int64)[by_first][at]
+    return ids, times
 
 
 def _with_unknown(

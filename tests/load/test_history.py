@@ -152,3 +152,23 @@ def test_writer_memory_is_flat(tmp_path: Path) -> None:
     small, big = peak(20_000, 1), peak(200_000, 2)
     assert big < small * 1.5 + 64_000
     assert read_history(tmp_path).order_id.size == 220_000
+
+
+def test_duplicate_hidden_in_a_dense_range_is_an_error(tmp_path: Path) -> None:
+    with writer(tmp_path, 0) as w:
+        w.done(0, OK, 1, 2)
+        w.done(2, OK, 1, 2)
+    with writer(tmp_path, 1) as w:
+        w.done(2, INFO, 1, 2)  # three rows over ids 0..2, with 1 missing and 2 twice
+    with pytest.raises(HistoryError, match="order id 2 is recorded twice"):
+        read_history(tmp_path)
+
+
+def test_sparse_ids_are_sorted(tmp_path: Path) -> None:
+    with writer(tmp_path) as w:
+        w.claim(10**12, 10**12 + 3)
+        w.done(10**12 + 1, OK, 1, 2)
+        w.done(5, FAIL, 1, 2)
+    h = read_history(tmp_path)
+    assert h.order_id.tolist() == [5, 10**12, 10**12 + 1, 10**12 + 2]
+    assert h.outcome.tolist() == [FAIL, INFO, OK, INFO]
