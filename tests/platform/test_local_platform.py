@@ -244,3 +244,15 @@ def test_down_during_up_stops_everything(start: Start) -> None:
     assert list(platform.pods_dir.glob("a-*.log"))
     assert running_pods(platform.run_dir) == []
     assert not list(platform.pods_dir.glob("c-*.log")), "c must never start"
+
+
+def test_term_reaches_a_paused_pod(start: Start) -> None:
+    platform = start(target(component("w")))
+    (pod,) = platform.pods({})
+    assert pod.pid is not None
+    platform.pause(pod)
+    t0 = time.monotonic()
+    platform.kill(pod, "TERM", 5.0)
+    assert time.monotonic() - t0 < 4.0, "continued, it handles TERM without the grace"
+    assert not alive(pod.pid)
+    assert platform.wait_replacement(pod, 20).ready
