@@ -256,3 +256,20 @@ def test_term_reaches_a_paused_pod(start: Start) -> None:
     assert time.monotonic() - t0 < 4.0, "continued, it handles TERM without the grace"
     assert not alive(pod.pid)
     assert platform.wait_replacement(pod, 20).ready
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"command": ["/nonexistent/server"]}, "cannot start w-0-[0-9a-f]{4}: /nonexistent/server"),
+        ({"command": []}, "component w: no command for the local platform"),
+        ({"ready": {"tcp": "nope"}}, "ready port 'nope' is not one of its ports"),
+        ({"tls": {"port": "https"}}, "tls.port 'https' is not one of its ports"),
+    ],
+)
+def test_bad_component_is_one_clear_line(start: Start, extra: dict[str, object],
+                                         message: str) -> None:
+    platform = start(target(component("w", **extra)), up=False)
+    with pytest.raises(PlatformError, match=message) as caught:
+        platform.up()
+    assert "\n" not in str(caught.value)
