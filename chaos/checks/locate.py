@@ -109,15 +109,20 @@ def phase_codes(phases: Phases, t: I64) -> tuple[list[str], np.ndarray]:
 
 def fault_codes(phases: Phases, t: I64) -> np.ndarray:
     """Index of the fault window containing each time, else the one that ended most
-    recently before it, else -1 (before any fault)."""
+    recently before it, else the first one after it (an order published just before a
+    pod kill is lost by that kill), else -1 (no fault at all)."""
     windows = phases.faults
+    by_start = sorted(range(len(windows)), key=lambda k: windows[k].start)
+    after = np.full(len(t), -1, dtype=np.int32)
+    for i in reversed(by_start):
+        after[t < windows[i].start] = i
     before = np.full(len(t), -1, dtype=np.int32)
     for i in sorted(range(len(windows)), key=lambda k: windows[k].end):
         before[t > windows[i].end] = i
     inside = np.full(len(t), -1, dtype=np.int32)
-    for i in sorted(range(len(windows)), key=lambda k: windows[k].start):
+    for i in by_start:
         inside[(t >= windows[i].start) & (t <= windows[i].end)] = i
-    return np.where(inside >= 0, inside, before)
+    return np.where(inside >= 0, inside, np.where(before >= 0, before, after))
 
 
 def publish_times(history: History, observations: Observations, ids: I64) -> tuple[I64, Bool]:

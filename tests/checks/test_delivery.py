@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from chaos.checks.delivery import CHECK
-from tests.checks.builders import Scenario
+from chaos.checks.model import Phases
+from tests.checks.builders import Scenario, at
 
 
 def test_clean_run_passes_with_counts() -> None:
@@ -22,15 +23,23 @@ def test_lost_ok_publish_fails_and_names_phase_and_fault() -> None:
     s.many(range(1, 6))
     s.add(6, t=13.0, outcome="none")  # after the kill window f0.0 ended, before f1.0
     s.add(7, t=16.0, outcome=None)  # inside the partition f1.0, never seen
-    s.add(8, t=2.0, outcome="none")  # baseline, before any fault
+    s.add(8, t=2.0, outcome="none")  # baseline: blamed on the first fault after it
     v = s.run(CHECK)
     assert not v.ok
     assert v.metrics["lost"] == 3 and v.offenders_total == 3
     got = {o.id: (o.phase, o.fault) for o in v.offenders}
-    assert got == {6: ("fault", "f0.0"), 7: ("fault", "f1.0"), 8: ("baseline", None)}
-    assert v.metrics["lost_by_fault"] == {"none": 1, "f0.0": 1, "f1.0": 1}
+    assert got == {6: ("fault", "f0.0"), 7: ("fault", "f1.0"), 8: ("baseline", "f0.0")}
+    assert v.metrics["lost_by_fault"] == {"f0.0": 2, "f1.0": 1}
     assert v.metrics["lost_by_phase"] == {"baseline": 1, "fault": 2}
     assert "lost 3 of 8" in v.summary
+
+
+def test_no_faults_no_blame() -> None:
+    s = Scenario(phases=Phases(bounds={"baseline": (at(0), at(40))}, faults=[]))
+    s.add(1, outcome="none")
+    v = s.run(CHECK)
+    assert [(o.phase, o.fault) for o in v.offenders] == [("baseline", None)]
+    assert v.metrics["lost_by_fault"] == {"none": 1}
 
 
 def test_phantom_never_published_and_published_with_fail() -> None:

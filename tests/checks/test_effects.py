@@ -27,11 +27,11 @@ def test_double_charge_fails_with_offender_located() -> None:
     assert not v.ok
     assert v.offenders_total == 2
     assert {(o.id, o.phase, o.fault) for o in v.offenders} == {
-        (6, "fault", "f1.0"), (7, "baseline", None),
+        (6, "fault", "f1.0"), (7, "baseline", "f0.0"),
     }
     assert v.metrics["effects"]["payment.charge"]["duplicated"] == 2
     assert v.metrics["effects"]["points.award"]["extra"] == 2
-    assert v.metrics["duplicated_by_fault"] == {"none": 1, "f1.0": 1}
+    assert v.metrics["duplicated_by_fault"] == {"f0.0": 1, "f1.0": 1}
     assert "payment.charge x2" in v.summary
 
 

@@ -36,7 +36,7 @@ def test_phase_and_fault_labels() -> None:
         "outside", "baseline", "fault", "fault", "fault", "fault", "drain", "outside"
     ]
     labels = [ph.faults[i].id if i >= 0 else None for i in fault_codes(ph, t)]
-    assert labels == [None, None, "f0.0", "f0.0", "f1.0", "f1.0", "f1.0", "f1.0"]
+    assert labels == ["f0.0", "f0.0", "f0.0", "f0.0", "f1.0", "f1.0", "f1.0", "f1.0"]
 
 
 def test_histogram_chunks_add_up(monkeypatch: pytest.MonkeyPatch) -> None:
