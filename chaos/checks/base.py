@@ -8,6 +8,14 @@ from chaos.checks.model import History, Observations, Phases, Timeseries, Verdic
 
 
 class Check(Protocol):
+    """A checker plugin (entry-point group `pipechaos.checks`).
+
+    Optional attribute `needs`: a tuple naming the inputs the check reads, among
+    "history", "observations", "timeseries", "phases" (chaos.checks.runner.INPUTS). The
+    runner then loads only those, and fails just this check when one is missing or
+    corrupt. Without it a check gets (and needs) all four.
+    """
+
     name: str
     description: str
 
