@@ -115,6 +115,12 @@ def check_experiment(
 
     out = _Out(located)
     window = experiment.window_s()
+    if target is not None and experiment.load != "none" and target.publisher is None:
+        out.add(
+            ("load",),
+            f"target {target.metadata.name!r} has no publisher to send load with "
+            "(add one, or use load: none)",
+        )
     if experiment.load == "none" and not experiment.timing.duration:
         out.add(("timing",), "duration: required with load: none (it sets the fault window)")
     for i, spec in enumerate(experiment.faults):

@@ -27,6 +27,7 @@ EXPECT = {
     "fault_param_typo.yaml": "did you mean 'count'",
     "instant_with_duration.yaml": "faults[0].duration",
     "list_at_top.yaml": "top level is a list",
+    "load_without_publisher.yaml": "load: target 'nopub' has no publisher",
     "missing_api_version.yaml": "apiVersion",
     "negative_rate.yaml": "load.rate",
     "none_without_duration.yaml": "timing",
