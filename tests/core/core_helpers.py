@@ -13,6 +13,9 @@ FILES = HERE / "files"
 ROOT = HERE.parent.parent
 if str(PLUGINS) not in sys.path:
     sys.path.insert(0, str(PLUGINS))  # in-process tests see the test plugins too
+    from chaos import registry
+
+    registry.rescan()  # in case another test module scanned entry points already
 
 
 def cli_env(lock_dir: Path | None = None) -> dict[str, str]:
