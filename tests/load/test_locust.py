@@ -140,7 +140,8 @@ def test_partition_ends_in_fail_or_info_and_loses_nothing(
     heal = time.time_ns()
     forwarder.set_mode("pass")
     run_window(gen, t0, 10)
-    gen.stop(5)
+    stats = gen.stop(5)
+    assert stats["processes"]["0"]["exit_code"] == 0  # failed publishes are data, not a crash
 
     from chaos.load.history import read_history
 
