@@ -1,0 +1,1 @@
+"""Load generation (Locust, always in subprocesses) and the publish history; see docs/load.md."""
