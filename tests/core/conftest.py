@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from core_helpers import FILES, Procs
+
+from .core_helpers import FILES, Procs
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from core_helpers import HERE, run_cli
 
 from chaos.cli import main
+
+from .core_helpers import HERE, run_cli
 
 BROKEN = HERE / "broken"
 # file -> text the message must contain (the field, or what is wrong when there is no field)

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from core_helpers import run_cli
 
 from chaos.cli import main
+
+from .core_helpers import run_cli
 
 
 def test_help_is_fast_path_and_lists_verbs(tmp_path: Path) -> None:

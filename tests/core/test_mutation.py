@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from core_helpers import FILES
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chaos.cli import main
+
+from .core_helpers import FILES
 
 SOURCES = [FILES / "experiments" / "markers.yaml", FILES / "targets" / "test.yaml"]
 SNIPPETS = [

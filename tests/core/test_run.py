@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from core_helpers import Procs, run_cli
 
 from chaos.run.lock import TargetLock
+
+from .core_helpers import Procs, run_cli
 
 HEAD = """apiVersion: pipechaos/v1
 kind: Experiment

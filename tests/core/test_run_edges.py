@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from core_helpers import cli_env, run_cli
+from .core_helpers import cli_env, run_cli
 
 
 def test_platform_failure_exits_3_and_still_tears_down(work: Path) -> None:
