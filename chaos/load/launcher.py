@@ -210,6 +210,7 @@ class LoadGenerator:
             stderr=subprocess.STDOUT,
             env=env,
             cwd=self.paths.run_dir,
+            start_new_session=True,  # terminal signals go to the runner, which stops us
         )
 
     def _wait_ready(self) -> None:
@@ -225,7 +226,13 @@ class LoadGenerator:
             time.sleep(0.02)
 
     def _all_done(self) -> bool:
-        return all(self.paths.done(k).exists() for k in range(self.settings.processes))
+        """Every load process has reported, or is dead and never will."""
+        n = self.settings.processes
+        roles = ["0"] if n == 1 else [f"worker-{k}" for k in range(n)]
+        return all(
+            self.paths.done(k).exists() or self.procs[role].poll() is not None
+            for k, role in enumerate(roles)
+        )
 
     def _done_files(self) -> list[dict[str, Any]]:
         out = []

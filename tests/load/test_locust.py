@@ -226,3 +226,29 @@ def test_sigterm_mid_run_keeps_the_history_consistent(
     assert not (h.outcome == FAIL).any()
     assert set(redis_server.stream_ids()) <= set(h.order_id.tolist())
     assert (h.outcome[h.t_done == -1] == INFO).all()
+
+
+def test_killed_worker_is_a_load_error_and_its_orders_stay_in_the_history(
+    redis_server: RedisServer, make_load: Make
+) -> None:
+    gen = make_load(redis_server.address, rate="200/s", duration="10s", users=2)
+    t0 = gen.start()
+    run_window(gen, t0, 1.5)
+    os.kill(gen.pids["worker-1"], signal.SIGKILL)
+    with pytest.raises(LoadError, match="worker-1 exited with code -9"):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            gen.check()
+            time.sleep(0.05)
+    started = time.monotonic()
+    stats = gen.stop(2)
+    assert time.monotonic() - started < 6  # a dead worker is not waited for
+    from chaos.load.history import read_history
+
+    h = read_history(gen.paths.run_dir)
+    odd = h.order_id[h.order_id % 2 == 1]  # worker-1's stride
+    assert odd.tolist() == list(range(1, 2 * odd.size, 2))  # its claimed ids, no gap
+    assert 100 <= odd.size <= 600
+    assert stats["counts"]["ok"] + stats["counts"]["info"] == h.order_id.size
+    stored = set(redis_server.stream_ids())
+    assert stored <= set(h.order_id.tolist())  # whatever reached Redis is in the history
