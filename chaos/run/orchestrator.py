@@ -5,6 +5,7 @@ is reverted, newest first, once, before anything else is torn down."""
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -61,6 +62,8 @@ class Run:
         self.load: Any = None
         self.sampler: Sampler | None = None
         self.t0 = 0
+        # a known-bad variant of the pipeline: the environment overrides the target file
+        self.bug = os.environ.get("PIPECHAOS_REF_BUG") or self.target.bug or None
         self._observer_obj: Any = None
         self.probe_env: ProbeEnv | None = None
         self._open: dict[str, int] = {}
@@ -77,6 +80,7 @@ class Run:
             target=self.target.metadata.name,
             pid=_pid(),
             seed=self.seed,
+            bug=self.bug,
         )
         lock = TargetLock(self.target.metadata.name)
         locked = False
@@ -197,7 +201,7 @@ class Run:
 
     def _prepare(self) -> None:
         platform_cls = registry.platforms.get(self.target.platform.type)
-        self.platform = platform_cls(self.target, self.run_dir, self.target.bug)
+        self.platform = platform_cls(self.target, self.run_dir, self.bug)
         self.progress.note(f"starting target {self.target.metadata.name}")
         self.platform.up()
         settings = resolve_all(self.target.probes.settings, self.platform.resolve)
@@ -355,8 +359,6 @@ def _must(platform: Platform | None) -> Platform:
 
 
 def _pid() -> int:
-    import os
-
     return os.getpid()
 
 
