@@ -45,7 +45,7 @@ class IdIndex:
         if self.hi - self.lo < 4 * (n + expected_queries) + 1024 and n < 2**31 - 1:
             table = np.full(self.hi - self.lo + 1, -1, dtype=np.int32)
             for a in range(0, n, CHUNK):
-                part = sorted_ids[a : a + CHUNK]
+                part = sorted_ids[a : a + CHUNK].astype(np.int64)  # any input width
                 table[part - self.lo] = np.arange(a, a + len(part), dtype=np.int32)
             self.table = table
 
@@ -58,7 +58,7 @@ class IdIndex:
         if n == 0:
             return pos, found
         for a in range(0, len(ids), CHUNK):
-            part = ids[a : a + CHUNK]
+            part = ids[a : a + CHUNK].astype(np.int64)  # narrow ids must not wrap
             if self.table is not None:
                 inside = (part >= self.lo) & (part <= self.hi)
                 got = np.full(len(part), -1, dtype=np.int32)

@@ -55,9 +55,15 @@ def _release(data: bytes | mmap.mmap, upto: int) -> None:
 
 
 def _narrow(a: I64) -> Ints:
-    """int32 when every value fits: counts and cents of ten million orders in half the memory."""
-    if len(a) and int(a.min()) >= -(2**31) and int(a.max()) < 2**31:
-        return a.astype(np.int32)
+    """The narrowest of int8/16/32 holding every value: counts, quantities and cents of
+    ten million orders take a fraction of the memory (sums still accumulate in int64)."""
+    if len(a) == 0:
+        return a
+    lo, hi = int(a.min()), int(a.max())
+    for kind in (np.int8, np.int16, np.int32):
+        info = np.iinfo(kind)
+        if info.min <= lo and hi <= info.max:
+            return a.astype(kind)
     return a
 
 

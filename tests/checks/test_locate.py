@@ -63,3 +63,12 @@ def test_index_cached_per_live_array(monkeypatch: pytest.MonkeyPatch) -> None:
     assert key not in locate._CACHE  # dropped with its array
     pos, found = lookup(a, np.array([4, 5]))
     assert found.tolist() == [True, False] and int(pos[0]) == 2
+
+
+def test_lookup_narrow_against_wide_ids() -> None:
+    wide = np.array([5, 300, 70_000, 2**40], dtype=np.int64)
+    narrow = np.array([-3, 5, 100], dtype=np.int8)
+    idx, found = lookup(wide, narrow)
+    assert found.tolist() == [False, True, False] and int(idx[1]) == 0
+    idx, found = lookup(narrow, wide)
+    assert found.tolist() == [True, False, False, False] and int(idx[0]) == 1
