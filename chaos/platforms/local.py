@@ -9,10 +9,8 @@ dies without calling it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal as signals
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -26,7 +24,7 @@ from chaos.platforms.base import CertificateSwap, PlatformError, Pod
 from chaos.platforms.ports import HOST, free_port
 from chaos.platforms.reaper import Reaper
 from chaos.platforms.references import AddressBook, resolve_text, resolve_value, with_index
-from chaos.platforms.supervisor import Slot, SlotSpec, Spawner, signal_group
+from chaos.platforms.supervisor import Slot, SlotSpec, Spawner
 from chaos.spec.units import parse_duration
 
 if TYPE_CHECKING:
@@ -80,7 +78,7 @@ class LocalPlatform:
         self._state = "new"  # new -> up -> down
         self._spawner: Spawner | None = None
         self._reaper: Reaper | None = None
-        self._proxy_proc: subprocess.Popen[bytes] | None = None
+        self._proxy_server: proxyserver.EmbeddedServer | None = None
         self._proxy_url: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -133,8 +131,8 @@ class LocalPlatform:
         for slots in reversed(list(by_component.values())):
             with ThreadPoolExecutor(max_workers=len(slots)) as pool:
                 list(pool.map(lambda s: s.stop(self.grace_s), slots))
-        if self._proxy_proc is not None:
-            self._stop_proxy_server(self._proxy_proc)
+        if self._proxy_server is not None:
+            self._proxy_server.stop(self.grace_s)
         elif self._proxy_url is not None:
             proxyserver.delete(self._proxy_url, [p.name for p in self.target.proxies])
         if self._reaper is not None:
@@ -160,8 +158,7 @@ class LocalPlatform:
     @property
     def proxy_server_pid(self) -> int | None:
         """The embedded proxy server's pid (local only: benchmarks, diagnostics)."""
-        proc = self._proxy_proc
-        return proc.pid if proc is not None and proc.poll() is None else None
+        return self._proxy_server.pid if self._proxy_server is not None else None
 
     # ------------------------------------------------------------------ pods
     def pods(self, selector: dict[str, str]) -> list[Pod]:
@@ -326,27 +323,16 @@ class LocalPlatform:
         url = self._book.proxy_api
         if self.target.proxy_server == "embedded":
             port = int(url.rsplit(":", 1)[1])
-            env = self._env_plain()
-            log = self.pods_dir / "proxy-server.log"
-            self._proxy_proc = proc = proxyserver.start_embedded(
-                self._spawner, port, log, self.root, env
+            self._proxy_server = proxyserver.EmbeddedServer(
+                self._spawner, port, self.pods_dir / "proxy-server.log", self.root,
+                self._env_plain(), proxies, self._reaper,
             )
-            if self._reaper is not None:
-                self._reaper.watch(proc.pid)
-            proxyserver.wait_api(url, 20.0, proc)
-        else:
-            proxyserver.wait_api(url, 5.0, None)
+            self._proxy_url = url
+            self._proxy_server.start()
+            return
+        proxyserver.wait_api(url, 5.0, None)
         self._proxy_url = url
         proxyserver.populate(url, proxies)
-
-    def _stop_proxy_server(self, proc: subprocess.Popen[bytes]) -> None:
-        signal_group(proc.pid, signals.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=self.grace_s)
-        signal_group(proc.pid, signals.SIGKILL)
-        proc.wait()
-        if self._reaper is not None:
-            self._reaper.forget(proc.pid)
 
     def _env_plain(self) -> dict[str, str]:
         env = dict(os.environ)

@@ -7,14 +7,18 @@ server at teardown.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from chaos.platforms.base import PlatformError
-from chaos.platforms.supervisor import Spawner
+from chaos.platforms.reaper import Reaper
+from chaos.platforms.supervisor import Spawner, signal_group
 from chaos.proxy.client import ToxiproxyClient, ToxiproxyError
 
 
@@ -70,3 +74,85 @@ def delete(base_url: str, names: list[str]) -> None:
                 client.delete_proxy(name)
             except ToxiproxyError:
                 continue
+
+
+class EmbeddedServer:
+    """The embedded proxy server, restarted (same API port, proxies re-created) if it dies.
+
+    Toxics that faults had added are gone after a restart, as with a restarted Toxiproxy;
+    their reverts then find nothing to remove.
+    """
+
+    def __init__(
+        self, spawner: Spawner, port: int, log: Path, cwd: Path, env: dict[str, str],
+        proxies: list[dict[str, Any]], reaper: Reaper | None,
+    ) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self._args = (spawner, port, log, cwd, env)
+        self._log = log
+        self._proxies = proxies
+        self._reaper = reaper
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._thread: threading.Thread | None = None
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def start(self) -> None:
+        """Start, wait for the API, create the proxies; then watch it in a thread."""
+        self._launch()
+        self._thread = threading.Thread(target=self._watch, name="proxy-server", daemon=True)
+        self._thread.start()
+
+    def _launch(self) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                raise PlatformError("proxy server is stopping")
+            self._proc = proc = start_embedded(*self._args)
+        if self._reaper is not None:
+            self._reaper.watch(proc.pid)
+        wait_api(self.url, 20.0, proc)
+        populate(self.url, self._proxies)
+
+    def _watch(self) -> None:
+        backoff = 0.2
+        while True:
+            proc = self._proc
+            assert proc is not None
+            proc.wait()
+            signal_group(proc.pid, signal.SIGKILL)
+            if self._reaper is not None:
+                self._reaper.forget(proc.pid)
+            if self._stop.wait(backoff):
+                return
+            backoff = min(backoff * 2, 5.0)
+            self.restarts += 1
+            with contextlib.suppress(OSError), open(self._log, "a") as log:
+                print(f"pipechaos: proxy server exited ({proc.returncode}); restarting",
+                      file=log)
+            try:
+                self._launch()
+            except (PlatformError, OSError, RuntimeError):
+                if self._proc is not None and self._proc.poll() is None:
+                    signal_group(self._proc.pid, signal.SIGKILL)
+                continue
+
+    def stop(self, grace_s: float) -> None:
+        with self._lock:
+            self._stop.set()
+            proc = self._proc
+        if proc is not None:
+            signal_group(proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=grace_s)
+            signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+            if self._reaper is not None:
+                self._reaper.forget(proc.pid)
+        if self._thread is not None:
+            self._thread.join(timeout=grace_s + 25)

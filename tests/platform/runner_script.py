@@ -29,9 +29,8 @@ def main() -> None:
     platform.pause(pods[-1])
     child = run_dir / "pods" / "data" / "parent-0" / "child.pid"
     pids = [p.pid for p in pods] + [int(child.read_text())]
-    proxy = platform._proxy_proc
-    if proxy is not None:
-        pids.append(proxy.pid)
+    if platform.proxy_server_pid is not None:
+        pids.append(platform.proxy_server_pid)
     time.sleep(1.0)
     alive = [p.name for p in platform.pods({})]
     print(json.dumps({"pids": pids, "alive_after_thread_end": alive}), flush=True)

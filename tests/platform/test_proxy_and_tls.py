@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -148,3 +150,26 @@ def test_shared_proxy_server_by_url(start: Start, tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait()
+
+
+def test_embedded_proxy_server_comes_back_with_its_proxies(start: Start) -> None:
+    spec = target(component("svc"),
+                  proxies=[{"name": "p", "upstream": "${component:svc/admin}"}])
+    platform = start(spec)
+    via = platform.resolve("${proxy:p}")
+    first = platform.proxy_server_pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://{via}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "proxy not back after 30 s"
+        time.sleep(0.1)
+    assert platform.proxy_server_pid not in (None, first)
+    assert list(httpx.get(f"{platform.proxy_api()}/proxies").json()) == ["p"]
+    log = (platform.pods_dir / "proxy-server.log").read_text()
+    assert "proxy server exited (-9); restarting" in log
