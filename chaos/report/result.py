@@ -34,6 +34,7 @@ class RunResult:
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     load: dict[str, Any] | None = None
     drained: bool | None = None
+    bug: str | None = None  # the known-bad pipeline variant this run used, if any
 
     @property
     def exit_code(self) -> int:
@@ -56,6 +57,7 @@ class RunResult:
             "verdicts": self.verdicts,
             "load": self.load,
             "drained": self.drained,
+            "bug": self.bug,
         }
 
 

@@ -64,6 +64,7 @@ class Run:
         self.t0 = 0
         # a known-bad variant of the pipeline: the environment overrides the target file
         self.bug = os.environ.get("PIPECHAOS_REF_BUG") or self.target.bug or None
+        self.result.bug = self.bug
         self._observer_obj: Any = None
         self.probe_env: ProbeEnv | None = None
         self._open: dict[str, int] = {}
