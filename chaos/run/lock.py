@@ -9,11 +9,20 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import time
 from pathlib import Path
 
 
 class LockBusy(Exception):
     """Another live process holds the target's lock."""
+
+
+def lock_wait_s() -> float:
+    """PIPECHAOS_LOCK_WAIT: seconds to wait for a busy target (default 0: fail at once)."""
+    try:
+        return max(0.0, float(os.environ.get("PIPECHAOS_LOCK_WAIT", "0")))
+    except ValueError:
+        return 0.0
 
 
 def lock_dir() -> Path:
@@ -27,7 +36,18 @@ class TargetLock:
         self.path = (directory or lock_dir()) / f"{safe}.lock"
         self._fd: int | None = None
 
-    def acquire(self) -> None:
+    def acquire(self, wait_s: float | None = None) -> None:
+        """Take the lock, waiting up to `wait_s` (default PIPECHAOS_LOCK_WAIT) if busy."""
+        deadline = time.monotonic() + (lock_wait_s() if wait_s is None else wait_s)
+        while True:
+            try:
+                return self._try()
+            except LockBusy:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _try(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

@@ -234,3 +234,16 @@ def test_registry_is_lazy_and_helpful() -> None:
     with pytest.raises(registry.RegistryError, match="unknown probe"):
         registry.probes.get("nope")
     assert registry.faults.get("test.marker").Params.model_fields["dir"].is_required()
+
+
+def test_lock_can_wait_for_a_busy_target(tmp_path: Path) -> None:
+    import threading
+
+    holder = TargetLock("w", tmp_path)
+    holder.acquire()
+    threading.Timer(0.5, holder.release).start()
+    start = time.monotonic()
+    TargetLock("w", tmp_path).acquire(wait_s=10)
+    assert 0.3 < time.monotonic() - start < 10
+    with pytest.raises(LockBusy):
+        TargetLock("w", tmp_path).acquire(wait_s=0.3)
