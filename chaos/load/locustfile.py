@@ -36,8 +36,8 @@ def load_publisher(kind: str, settings: dict[str, Any], run_id: str) -> Publishe
 
 
 def _index(environment: Environment) -> int:
-    raw = os.environ.get(ENV_INDEX)
-    if raw is not None:
+    raw = os.environ.get(ENV_INDEX, "")
+    if raw.isdigit():
         return int(raw)
     return int(getattr(environment.runner, "worker_index", 0))
 
@@ -84,11 +84,11 @@ class OrderPublisher(User):
             gevent.sleep(3600)
             return
         _started = True
-        settings = LoadSettings.from_json(_settings_file.read_bytes())
         paths = LoadPaths(_settings_file.parent.parent)
         index = _index(self.environment)
-        self.kind = settings.publisher_type
         try:
+            settings = LoadSettings.from_json(_settings_file.read_bytes())
+            self.kind = settings.publisher_type
             publisher = load_publisher(
                 settings.publisher_type, settings.publisher_settings, settings.run_id
             )
