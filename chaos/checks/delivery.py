@@ -50,13 +50,12 @@ class Delivery:
         lost_ids = history.order_id[lost_rows]
         lost_t = history.t_invoke[lost_rows]
 
-        final = observations.outcome >= COMPLETED
-        final_ids = observations.order_id[final]
-        h_idx, published = lookup(history.order_id, final_ids)
-        failed = published.copy()
+        h_idx, published = lookup(history.order_id, observations.order_id)
+        unsent = ~published
         if len(history.order_id):
-            failed &= history.outcome[h_idx] == FAIL
-        phantom_ids = final_ids[~published | failed]
+            unsent |= history.outcome[h_idx] == FAIL
+        del h_idx, published
+        phantom_ids = observations.order_id[unsent & (observations.outcome >= COMPLETED)]
         phantom_t, phantom_pub = publish_times(history, observations, phantom_ids)
 
         redelivered = int(np.count_nonzero(observations.redeliveries > 0))

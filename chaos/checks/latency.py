@@ -16,10 +16,12 @@ import numpy as np
 from hdrh.histogram import HdrHistogram
 
 from chaos.checks.hdr import histogram
-from chaos.checks.locate import lookup, offenders, phase_codes
+from chaos.checks.locate import CHUNK, OUTSIDE, lookup, offenders, phase_codes
 from chaos.checks.model import (
     COMPLETED,
+    I64,
     OK,
+    Bool,
     History,
     Observations,
     Phases,
@@ -38,6 +40,43 @@ def stat_value(h: HdrHistogram, stat: str) -> float:
     if stat == "max":
         return float(h.get_max_value()) / 1e6
     return float(h.get_value_at_percentile(float(stat[1:]))) / 1e6
+
+
+def measure(
+    history: History, obs: Observations, phases: Phases, start_at: str
+) -> tuple[Bool, I64, list[str], np.ndarray, int]:
+    """Rows measured, their latency (us), phase names and code per measured row, and the
+    number of ok publishes never terminal. Chunked: temporaries stay a few MB."""
+    n = len(history.order_id)
+    rows = np.zeros(n, dtype=np.bool_)
+    lat_us = np.empty(n, dtype=np.int64)
+    codes = np.empty(n, dtype=np.int16)
+    names = [*phases.bounds, OUTSIDE]
+    filled = not_terminal = 0
+    idx, seen = lookup(obs.order_id, history.order_id)
+    for a in range(0, n, CHUNK):
+        part = slice(a, a + CHUNK)
+        i, s = idx[part], seen[part]
+        ok = history.outcome[part] == OK
+        if len(obs.order_id):
+            t_end = obs.t_terminal[i]
+            final = s & (obs.outcome[i] >= COMPLETED) & (t_end >= 0)
+        else:
+            t_end, final = np.zeros(len(i), np.int64), s
+        not_terminal += int(np.count_nonzero(ok & ~final))
+        r = ok & ~history.poison[part] & final
+        rows[part] = r
+        t0 = history.t_invoke[part][r]
+        if start_at == "ok":
+            done = history.t_done[part][r]
+            t_from = np.where(done >= 0, done, t0)
+        else:
+            t_from = t0
+        k = len(t0)
+        lat_us[filled : filled + k] = np.maximum(t_end[r] - t_from, 0) // 1000
+        codes[filled : filled + k] = phase_codes(phases, t0)[1]
+        filled += k
+    return rows, lat_us[:filled], names, codes[:filled], not_terminal
 
 
 class Latency:
@@ -75,22 +114,7 @@ class Latency:
     ) -> Verdict:
         p, bounds, wanted, start_at = self._parse(params)
         p.done()
-        obs = observations
-        idx, seen = lookup(obs.order_id, history.order_id)
-        t_end = np.where(seen, obs.t_terminal[idx], -1) if len(obs.order_id) else idx - 1
-        final = seen & (obs.outcome[idx] >= COMPLETED) if len(obs.order_id) else seen
-        rows = (history.outcome == OK) & ~history.poison & final & (t_end >= 0)
-        lat_us = t_end[rows]
-        del t_end
-        if start_at == "ok":
-            done = history.t_done[rows]
-            lat_us -= np.where(done >= 0, done, history.t_invoke[rows])
-            del done
-        else:
-            lat_us -= history.t_invoke[rows]
-        np.maximum(lat_us, 0, out=lat_us)
-        lat_us //= 1000
-        names, codes = phase_codes(phases, history.t_invoke[rows])
+        rows, lat_us, names, codes, not_terminal = measure(history, observations, phases, start_at)
         n_measured = len(lat_us)
 
         stats: dict[str, dict[str, Any]] = {}
@@ -144,7 +168,7 @@ class Latency:
             "phases": stats,
             "bounds": checked,
             "measured": n_measured,
-            "not_terminal": int(np.count_nonzero((history.outcome == OK) & ~final)),
+            "not_terminal": not_terminal,
             "from": start_at,
         }
         if problems:

@@ -124,6 +124,7 @@ class Saga:
         final = obs.outcome >= COMPLETED
         h_idx, published = lookup(history.order_id, ids)
         late, longest = durations(history, obs, final & published, h_idx, int(within * 1e9))
+        del h_idx, published
 
         # Steps: exactly once when completed, undone when compensated or dead-lettered.
         bad_done = np.zeros(len(ids), dtype=np.bool_)
