@@ -293,6 +293,8 @@ class Run:
         """Sleep in short slices, watching aborts, the load processes and signals."""
         while True:
             assert self.sampler is not None
+            if self.guard.received:  # a plugin swallowed Interrupted: still stop
+                raise Interrupted(self.guard.received[0])
             if self.sampler.abort_reason:
                 raise Stop("aborted", self.sampler.abort_reason)
             if self.load is not None:
