@@ -3,6 +3,9 @@ come from each fault type's pydantic `Params` model)."""
 
 from __future__ import annotations
 
+import json
+import types
+import typing
 from typing import Any
 
 from chaos import registry
@@ -10,23 +13,55 @@ from chaos import registry
 
 def _doc(obj: Any) -> str:
     text = getattr(obj, "description", None) or (obj.__doc__ if isinstance(obj, type) else None)
-    return (text or "").strip().splitlines()[0] if text and str(text).strip() else ""
+    return str(text).strip().splitlines()[0] if text and str(text).strip() else ""
+
+
+def type_name(annotation: Any, metadata: list[Any] | None = None) -> str:
+    """Readable type: `duration`, `rate`, `blackhole|refuse`, `str | None`, `list[str]`."""
+    for item in metadata or []:
+        func = getattr(getattr(item, "func", None), "__name__", "")
+        if func in ("parse_duration", "parse_rate"):
+            return str(func).removeprefix("parse_")
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Literal:
+        return "|".join(str(a) for a in args)
+    if origin is typing.Annotated:
+        return type_name(args[0], list(args[1:]))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(a) for a in args)
+    if origin is not None:
+        inner = ", ".join(type_name(a) for a in args)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    if annotation is type(None):
+        return "None"
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
+def _default(value: Any) -> Any:
+    """Defaults as JSON-safe values; text with control characters shown escaped."""
+    if isinstance(value, str) and not value.isprintable():
+        return json.dumps(value)
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
 
 
 def _params(model: Any) -> list[dict[str, Any]]:
     out = []
     for name, info in getattr(model, "model_fields", {}).items():
-        annotation = info.annotation
-        type_name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+        required = info.is_required()
         out.append(
             {
                 "name": info.alias or name,
-                "type": type_name,
-                "required": info.is_required(),
+                "type": type_name(info.annotation, list(info.metadata)),
+                "required": required,
                 "default": None
-                if info.is_required()
-                else info.get_default(call_default_factory=True),
-                "description": info.description or "",
+                if required
+                else _default(info.get_default(call_default_factory=True)),
+                "description": " ".join((info.description or "").split()),
             }
         )
     return out
