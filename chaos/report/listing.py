@@ -9,6 +9,7 @@ import typing
 from typing import Any
 
 from chaos import registry
+from chaos.spec.units import format_duration
 
 
 def _doc(obj: Any) -> str:
@@ -53,14 +54,16 @@ def _params(model: Any) -> list[dict[str, Any]]:
     out = []
     for name, info in getattr(model, "model_fields", {}).items():
         required = info.is_required()
+        kind = type_name(info.annotation, list(info.metadata))
+        default = None if required else _default(info.get_default(call_default_factory=True))
+        if kind == "duration" and isinstance(default, (int, float)):
+            default = format_duration(float(default))
         out.append(
             {
                 "name": info.alias or name,
-                "type": type_name(info.annotation, list(info.metadata)),
+                "type": kind,
                 "required": required,
-                "default": None
-                if required
-                else _default(info.get_default(call_default_factory=True)),
+                "default": default,
                 "description": " ".join((info.description or "").split()),
             }
         )
