@@ -86,7 +86,6 @@ class Stats:
     duplicates: int = 0
     reclaimed: int = 0
     poison_retries: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 class Consumer:
