@@ -104,6 +104,8 @@ class Recovery:
             return Verdict(self.name, False, summary, metrics)
         if not phases.faults:
             return Verdict(self.name, True, "no fault windows: nothing to recover from", metrics)
+        if len(ts.t) == 0:
+            return Verdict(self.name, False, "timeseries has no samples", metrics)
 
         heal = max(w.end for w in phases.faults)
         levels = {c: baseline_level(ts, c, phases, cfg["slack"]) for c in cfg["metrics"]}

@@ -69,6 +69,11 @@ def test_no_faults_nothing_to_recover() -> None:
     assert v.ok and "nothing to recover" in v.summary
 
 
+def test_no_samples_fails() -> None:
+    v = Scenario().run(CHECK, {}, timeseries=series([], lag=[], pending=[]))
+    assert not v.ok and v.summary == "timeseries has no samples"
+
+
 def test_missing_column_fails() -> None:
     v = Scenario().run(CHECK, {}, timeseries=series(TIMES, lag=[1.0] * len(TIMES)))
     assert not v.ok and v.summary == "timeseries has no column pending"
