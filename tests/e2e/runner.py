@@ -44,6 +44,9 @@ def run_experiment(
 ) -> RunOutcome:
     env = dict(os.environ)
     env.pop("PIPECHAOS_REF_BUG", None)
+    # Other runs on this machine (a developer's, another test session) hold the
+    # reference target's lock in the user's lock directory; a test keeps its own.
+    env["PIPECHAOS_LOCK_DIR"] = str(run_dir.parent / "locks")
     if bug:
         env["PIPECHAOS_REF_BUG"] = bug
     proc = subprocess.run(
