@@ -40,8 +40,9 @@ class RunOutcome:
 
 
 def run_experiment(
-    experiment: str, run_dir: Path, bug: str | None = None, timeout: float = 150
+    experiment: str | Path, run_dir: Path, bug: str | None = None, timeout: float = 150
 ) -> RunOutcome:
+    """Run one experiment: a library file name, or a path (an absolute path is kept as is)."""
     env = dict(os.environ)
     env.pop("PIPECHAOS_REF_BUG", None)
     # Other runs on this machine (a developer's, another test session) hold the
