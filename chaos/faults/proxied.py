@@ -27,7 +27,13 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from chaos.faults.base import Action, FaultEnv, FaultNotEffective, FaultParams
-from chaos.proxy.client import ProxyNotFound, ToxicNotFound, ToxiproxyClient, ToxiproxyError
+from chaos.proxy.client import (
+    ProxyNotFound,
+    ToxicNotFound,
+    ToxiproxyClient,
+    ToxiproxyError,
+    Unreachable,
+)
 from chaos.proxy.probe import Outcome, exchange
 from chaos.spec.models import TargetSpec
 
@@ -113,6 +119,7 @@ class ToxicAction:
     disable: bool
     expect: dict[str, Any]  # Plan's verify fields
     probe: str | None
+    embedded: bool = False  # the proxy server dies with its run, and its toxics with it
     timeout_s: float = 5.0
 
     def describe(self) -> str:
@@ -124,13 +131,14 @@ class ToxicAction:
     def record(self) -> dict[str, Any]:
         return {"fault": self.fault, "api": self.api, "proxy": self.proxy, "listen": self.listen,
                 "toxics": self.toxics, "disable": self.disable, "expect": self.expect,
-                "probe": self.probe}
+                "probe": self.probe, "embedded": self.embedded}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ToxicAction:
         return cls(record["fault"], record["api"], record["proxy"], record.get("listen"),
                    list(record.get("toxics", [])), bool(record.get("disable")),
-                   dict(record.get("expect", {})), record.get("probe"))
+                   dict(record.get("expect", {})), record.get("probe"),
+                   bool(record.get("embedded")))
 
     def _client(self) -> ToxiproxyClient:
         return ToxiproxyClient(self.api, timeout=self.timeout_s)
@@ -144,6 +152,13 @@ class ToxicAction:
                 c.update_proxy(self.proxy, enabled=False)
 
     def revert(self) -> None:
+        try:
+            self._revert()
+        except Unreachable:
+            if not self.embedded:  # a real Toxiproxy outlives the run: its toxics remain
+                raise
+
+    def _revert(self) -> None:
         with self._client() as c:
             for t in self.toxics:
                 with contextlib.suppress(ToxicNotFound, ProxyNotFound):  # idempotent
@@ -292,7 +307,7 @@ class ProxiedFault:
             listen = env.platform.resolve(f"${{proxy:{proxy}}}")
             expect = {k: v for k, v in asdict(plan).items() if k not in ("toxics", "disable")}
             out.append(ToxicAction(self.name, api, proxy, listen, toxics, plan.disable,
-                                   expect, params.probe))
+                                   expect, params.probe, not env.target.real_toxiproxy))
         return out
 
     def restore(self, record: dict[str, Any]) -> Action:

@@ -148,9 +148,11 @@ class ToxicAction(_Probed):
         expect_stall: bool,
         verify_within_s: float,
         summary: str = "",
+        embedded: bool = False,
     ) -> None:
         self.fault = fault
         self.api_url = api_url
+        self.embedded = embedded  # the proxy server dies with its run (see toxics_api)
         self.proxy = proxy
         self._toxic = toxic
         self.probe = probe
@@ -172,6 +174,7 @@ class ToxicAction(_Probed):
             "fault": self.fault,
             "via": "proxy",
             "api_url": self.api_url,
+            "embedded": self.embedded,
             "proxy": self.proxy,
             "toxic": self.toxic_name,
             "toxic_type": self._toxic.get("type"),
@@ -187,7 +190,7 @@ class ToxicAction(_Probed):
     def revert(self) -> None:
         if self._reverted:
             return
-        toxics_api.remove_toxic(self.api_url, self.proxy, self.toxic_name)
+        toxics_api.remove_toxic(self.api_url, self.proxy, self.toxic_name, self.embedded)
         self._reverted = True
         self._check_after_revert()
 
@@ -212,6 +215,7 @@ def restore_action(record: dict[str, Any]) -> RotateAction | ToxicAction:
             {"name": str(record["toxic"]), "type": record.get("toxic_type")},
             probe, codes or None, bool(record.get("expect_stall")), within,
             summary=str(record.get("summary", "")),
+            embedded=bool(record.get("embedded")),
         )
     action.live = False
     return action

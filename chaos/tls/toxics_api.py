@@ -1,56 +1,58 @@
 """The two Toxiproxy API calls TLS faults need: add a toxic to a proxy, remove it again.
 
-Kept tiny and separate from the proxy package's client so a TLS fault can be rebuilt from
-its journal record (API URL, proxy, toxic name) and reverted by `pipechaos rollback`.
+Thin wrappers over the project's client, so a TLS fault rebuilt from its journal record
+(API URL, proxy, toxic name) can be reverted by `pipechaos rollback`.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
-
-import httpx
 
 from chaos.platforms.base import PlatformError
+from chaos.proxy.client import (
+    AlreadyExists,
+    ProxyNotFound,
+    ToxicNotFound,
+    ToxiproxyClient,
+    ToxiproxyError,
+    Unreachable,
+)
 
 TIMEOUT_S = 5.0
 
 
 def add_toxic(api_url: str, proxy: str, toxic: dict[str, Any]) -> None:
-    """POST the toxic; a 409 (same name already there, e.g. on replay) counts as done."""
-    url = f"{api_url.rstrip('/')}/proxies/{quote(proxy, safe='')}/toxics"
+    """Add the toxic; one of the same name already there (e.g. on replay) counts as done."""
     try:
-        resp = httpx.post(url, json=toxic, timeout=TIMEOUT_S)
-    except httpx.HTTPError as exc:
-        raise PlatformError(f"proxy API {api_url} unreachable: {exc}") from exc
-    if resp.status_code == 409:
+        with ToxiproxyClient(api_url, timeout=TIMEOUT_S) as client:
+            client.add_toxic(
+                proxy, str(toxic["type"]), stream=str(toxic.get("stream", "downstream")),
+                toxicity=float(toxic.get("toxicity", 1.0)),
+                attributes=dict(toxic.get("attributes") or {}), name=str(toxic["name"]),
+            )
+    except AlreadyExists:
         return
-    if resp.status_code >= 300:
-        raise PlatformError(
-            f"proxy API refused toxic {toxic.get('name')!r} on {proxy!r}: "
-            f"HTTP {resp.status_code} {_short(resp.text)}"
-        )
+    except ToxiproxyError as exc:
+        problem = f"proxy API refused toxic {toxic.get('name')!r} on {proxy!r}: {exc}"
+        raise PlatformError(problem) from None
 
 
-def remove_toxic(api_url: str, proxy: str, name: str) -> bool:
-    """DELETE the toxic; False when it was not there (already reverted). Idempotent."""
-    url = (
-        f"{api_url.rstrip('/')}/proxies/{quote(proxy, safe='')}"
-        f"/toxics/{quote(name, safe='')}"
-    )
+def remove_toxic(api_url: str, proxy: str, name: str, embedded: bool = False) -> bool:
+    """Remove the toxic; False when it was not there (already reverted). Idempotent.
+
+    An embedded proxy server lives and dies with its run, toxics included: when it no
+    longer answers, nothing of this toxic is left to revert.
+    """
     try:
-        resp = httpx.delete(url, timeout=TIMEOUT_S)
-    except httpx.HTTPError as exc:
-        raise PlatformError(f"proxy API {api_url} unreachable: {exc}") from exc
-    if resp.status_code == 404:
+        with ToxiproxyClient(api_url, timeout=TIMEOUT_S) as client:
+            client.remove_toxic(proxy, name)
+    except (ToxicNotFound, ProxyNotFound):
         return False
-    if resp.status_code >= 300:
-        raise PlatformError(
-            f"proxy API could not remove toxic {name!r} from {proxy!r}: "
-            f"HTTP {resp.status_code} {_short(resp.text)}"
-        )
+    except Unreachable as exc:
+        if embedded:
+            return False
+        raise PlatformError(f"proxy API {api_url} unreachable: {exc}") from exc
+    except ToxiproxyError as exc:
+        problem = f"proxy API could not remove toxic {name!r} from {proxy!r}: {exc}"
+        raise PlatformError(problem) from None
     return True
-
-
-def _short(text: str) -> str:
-    return " ".join(text.split())[:200]

@@ -310,3 +310,17 @@ def test_verify_with_a_dead_upstream_rests_on_the_api(embedded: Server, world: d
         a.verify()
     finally:
         a.revert()
+
+
+def test_revert_on_a_dead_embedded_server_is_done_but_not_on_a_real_one() -> None:
+    """After a SIGKILL the embedded server is gone with its toxics: rollback succeeds."""
+    from chaos.faults.network import PARTITION
+    from chaos.proxy.client import Unreachable
+
+    record = {"fault": "network.partition", "api": "http://127.0.0.1:9", "proxy": "p",
+              "listen": None, "toxics": [{"name": "t", "type": "timeout",
+                                          "stream": "downstream", "attributes": {}}],
+              "disable": False, "expect": {}, "probe": None}
+    PARTITION.restore({**record, "embedded": True}).revert()
+    with pytest.raises(Unreachable):
+        PARTITION.restore({**record, "embedded": False}).revert()
