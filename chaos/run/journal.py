@@ -65,7 +65,8 @@ def read(path: Path) -> Iterator[dict[str, Any]]:
 
 def unreverted(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Actions whose last state is not `reverted`, in the order they were first journaled,
-    each as its `applying` entry (which carries the record) plus `last_state`."""
+    each as its `applying` entry plus `last_state`, with the newest record journaled for it
+    (an `applied` entry carries one again when apply() changed it)."""
     first: dict[str, dict[str, Any]] = {}
     last: dict[str, str] = {}
     for e in entries:
@@ -73,6 +74,8 @@ def unreverted(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         first.setdefault(e["id"], e)
         last[e["id"]] = str(e.get("state"))
+        if "record" in e and e is not first[e["id"]]:  # re-journaled once applied
+            first[e["id"]] = {**first[e["id"]], "record": e["record"]}
     return [{**first[i], "last_state": last[i]} for i in first if last[i] in UNREVERTED]
 
 

@@ -83,9 +83,17 @@ class Ledger:
         with self.shield():
             entry.times[state] = time.time_ns()
             entry.outcome = state
+            fields: dict[str, Any] = {"error": error} if error else {}
             if error is not None:
                 entry.error = error
-            self.journal.action(entry.id, state, **({"error": error} if error else {}))
+            if state == "applied":
+                # apply() may learn what revert needs (a certificate swap's backups):
+                # journal the record again when it changed, so rollback sees it.
+                record = _safe_record(entry.action)
+                if record is not None and record != entry.record:
+                    entry.record = record
+                    fields["record"] = record
+            self.journal.action(entry.id, state, **fields)
 
     def revert(self, entry: Entry) -> bool:
         """Revert one action unless this process already did (or is doing) it. Shielded:
@@ -135,3 +143,11 @@ def _safe(fn: Callable[[], str]) -> str:
         return str(fn())
     except Exception as exc:
         return f"<describe failed: {type(exc).__name__}>"
+
+
+def _safe_record(action: Action) -> dict[str, Any] | None:
+    try:
+        return action.record()
+    except Exception:  # a record that cannot be rebuilt now keeps the one journaled first
+        log.debug("record() failed after apply: %s", traceback.format_exc())
+        return None

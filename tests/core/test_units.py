@@ -247,3 +247,38 @@ def test_lock_can_wait_for_a_busy_target(tmp_path: Path) -> None:
     assert 0.3 < time.monotonic() - start < 10
     with pytest.raises(LockBusy):
         TargetLock("w", tmp_path).acquire(wait_s=0.3)
+
+
+def test_rollback_sees_the_record_journaled_again_once_applied(tmp_path: Path) -> None:
+    """apply() may learn what revert needs (a certificate swap's backups)."""
+    from chaos.run.journal import Journal, read, unreverted
+    from chaos.run.ledger import Ledger
+
+    class Learns:
+        fault = "test.learns"
+
+        def __init__(self) -> None:
+            self.backup: str | None = None
+
+        def describe(self) -> str:
+            return "learns its backup path while applying"
+
+        def record(self) -> dict[str, object]:
+            return {"backup": self.backup}
+
+        def apply(self) -> None:
+            self.backup = "/tmp/backup.pem"
+
+        def verify(self) -> None: ...
+
+        def revert(self) -> None: ...
+
+    journal = Journal(tmp_path / "journal.jsonl")
+    ledger = Ledger(journal)
+    action = Learns()
+    entry = ledger.start("a1", "f0.0", action.fault, action)
+    action.apply()
+    ledger.mark(entry, "applied")
+    (left,) = unreverted(list(read(tmp_path / "journal.jsonl")))
+    assert left["record"] == {"backup": "/tmp/backup.pem"}
+    assert left["last_state"] == "applied"
