@@ -129,11 +129,11 @@ class Consumer:
 
     # ------------------------------------------------------------ one message
 
-    async def process(self, entry: Entry, deliveries: int) -> None:
+    async def process(self, entry: Entry, deliveries: int, known_new: bool = False) -> None:
         entry_id, fields = entry
         order = parse_entry(fields)
         run_id, order_key = order.run_id, str(order.order_id)
-        if self.bug != "no-idempotency":
+        if self.bug != "no-idempotency" and not known_new:
             done = await self._redis("processed check",
                                      lambda: self.streams.outcome_of(run_id, order_key))
             if done is not None:
@@ -175,7 +175,7 @@ class Consumer:
         self.stats.dead_lettered += 1
         self.crash.reached("after-ack", entry_id)
 
-    def spawn(self, entry: Entry, deliveries: int) -> None:
+    def spawn(self, entry: Entry, deliveries: int, known_new: bool = False) -> None:
         entry_id = entry[0]
         if entry_id in self.in_flight:
             return
@@ -183,7 +183,7 @@ class Consumer:
 
         async def run() -> None:
             try:
-                await self.process(entry, deliveries)
+                await self.process(entry, deliveries, known_new)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug here must not kill the pod: leave it pending
@@ -212,8 +212,14 @@ class Consumer:
                 print(f"read failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
                 await asyncio.sleep(self.s.backoff.delay(3))
                 continue
-            for entry in entries:
-                self.spawn(entry, 1)
+            done = [False] * len(entries)
+            if entries and self.bug != "no-idempotency":  # the processed check, batched
+                try:
+                    done = await self.streams.processed(entries)
+                except TRANSIENT_REDIS:
+                    done = [True] * len(entries)  # unknown: each checks for itself
+            for entry, finished in zip(entries, done, strict=True):
+                self.spawn(entry, 1, known_new=not finished)
 
     async def reclaim_loop(self) -> None:
         idle_ms = int(self.s.reclaim_idle_s * 1000)

@@ -107,6 +107,13 @@ class Streams:
         value: Any = await self.r.hget(self.n.outcome(run_id), order_id)
         return str(value) if value is not None else None
 
+    async def processed(self, entries: list[Entry]) -> list[bool]:
+        """For a batch just read: which orders already have an outcome (one round trip)."""
+        pipe = self.r.pipeline(transaction=False)
+        for _, fields in entries:
+            pipe.hexists(self.n.outcome(fields.get("run_id", "")), fields.get("order_id", ""))
+        return [bool(x) for x in await pipe.execute()]
+
     async def count_dup(self, run_id: str, order_id: str, entry_id: str) -> None:
         pipe = self.r.pipeline(transaction=True)
         pipe.hincrby(self.n.dups(run_id), order_id, 1)
