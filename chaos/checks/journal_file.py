@@ -1,10 +1,12 @@
 """Phases and fault windows from journal.jsonl (written by `chaos.run`), for the checks.
 
 Phase bounds come from `phase` events (a phase without an end ends where the next one
-starts, or at the last journal time). A fault window is one occurrence (e.g. `f0.1`),
-spanning its actions: from the first `applying` to the last `reverted` (no revert: the
-last journal time, since the fault was in force until the run stopped). An instant fault
-(plan.json `until_s` null, e.g. pod.kill) ends when its actions were verified.
+starts, or at the last journal time); the baseline starts at the `t0` event's time (load
+start) when that is earlier, so the first publishes are not left outside every phase.
+A fault window is one occurrence (e.g. `f0.1`), spanning its actions: from the first
+`applying` to the last `reverted` (no revert: the last journal time, since the fault was
+in force until the run stopped). An instant fault (plan.json `until_s` null, e.g.
+pod.kill) ends when its actions were verified.
 """
 
 from __future__ import annotations
@@ -45,10 +47,11 @@ def _plan(path: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def phases_from_entries(
-    entries: list[dict[str, Any]], plan: dict[str, dict[str, Any]]
-) -> Phases:
+def phases_from_entries(entries: list[dict[str, Any]], plan: dict[str, dict[str, Any]]) -> Phases:
     last_t = max((e["t"] for e in entries), default=0)
+    t0 = next(
+        (e["t0"] for e in entries if e.get("event") == "t0" and isinstance(e.get("t0"), int)), None
+    )
     starts: dict[str, int] = {}
     ends: dict[str, int] = {}
     occurrences: dict[str, dict[str, Any]] = {}
@@ -71,7 +74,10 @@ def phases_from_entries(
         end = ends.get(phase)
         if end is None:
             end = starts[ordered[i + 1]] if i + 1 < len(ordered) else last_t
-        bounds[phase] = (starts[phase], max(end, starts[phase]))
+        start = starts[phase]
+        if phase == "baseline" and t0 is not None:
+            start = min(start, t0)  # load starts at t0, a moment before the phase is journaled
+        bounds[phase] = (start, max(end, start))
     windows = []
     for occ, slot in occurrences.items():
         states: dict[str, list[int]] = slot["states"]

@@ -139,8 +139,9 @@ def test_phases_and_fault_windows(tmp_path: Path) -> None:
     journal(tmp_path, [
         {"t": t(-1), "event": "run_start", "run_id": "r"},
         {"t": t(-1), "event": "phase", "phase": "prepare", "edge": "start"},
-        {"t": t(0), "event": "phase", "phase": "prepare", "edge": "end"},
-        {"t": t(0), "event": "phase", "phase": "baseline", "edge": "start"},
+        {"t": t(-0.5), "event": "phase", "phase": "prepare", "edge": "end"},
+        {"t": t(0.01), "event": "t0", "t0": t(0)},
+        {"t": t(0.01), "event": "phase", "phase": "baseline", "edge": "start"},
         {"t": t(2), "event": "phase", "phase": "baseline", "edge": "end"},
         {"t": t(2), "event": "phase", "phase": "fault", "edge": "start"},
         {"t": t(2), "event": "action", "id": "f0.0.0", "occurrence": "f0.0", "fault": "pod.kill",
@@ -161,6 +162,7 @@ def test_phases_and_fault_windows(tmp_path: Path) -> None:
     ])
     ph = read_phases(tmp_path)
     assert list(ph.bounds) == ["prepare", "baseline", "fault", "recovery", "drain"]
+    assert ph.bounds["baseline"] == (t(0), t(2))  # from t0, not from the journaled edge
     assert ph.bounds["recovery"] == (t(8.1), t(12))
     assert ph.bounds["drain"] == (t(12), t(14))
     kill, part = ph.faults
