@@ -14,7 +14,6 @@ import random
 import signal
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from pydantic import Field, model_validator
 
 from chaos.faults.base import Action, FaultEnv, FaultNotEffective, FaultParams
@@ -225,6 +224,8 @@ class CrashAction:
         return {**pod_record(self.pod), **self.params}
 
     def apply(self) -> None:
+        import httpx  # here, not at the top: `pipechaos validate` stays fast
+
         platform = _need(self.platform, "pod.crash")
         try:
             url = platform.admin_url(self.pod, self.params["port"]) + "/crash"

@@ -7,9 +7,10 @@ and typed errors. Only the documented API is used, so it works against either se
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported when a client is made: `validate` never pays for it
+    import httpx
 
 
 class ToxiproxyError(Exception):
@@ -49,6 +50,9 @@ class Unreachable(ToxiproxyError):
 class ToxiproxyClient:
     def __init__(self, base_url: str, timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
+        import httpx
+
+        self._httpx = httpx
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
                                   headers={"User-Agent": "pipechaos"})
 
@@ -66,7 +70,7 @@ class ToxiproxyClient:
     def _call(self, method: str, path: str, json: Any = None) -> Any:
         try:
             resp = self._http.request(method, path, json=json)
-        except httpx.HTTPError as exc:
+        except self._httpx.HTTPError as exc:
             raise Unreachable(f"{method} {self.base_url}{path}: {exc or type(exc).__name__}") \
                 from None
         if resp.status_code >= 400:
@@ -82,7 +86,7 @@ class ToxiproxyClient:
     def version(self) -> str:
         try:
             resp = self._http.get("/version")
-        except httpx.HTTPError as exc:
+        except self._httpx.HTTPError as exc:
             raise Unreachable(f"GET {self.base_url}/version: {exc or type(exc).__name__}") \
                 from None
         if resp.status_code >= 400:
