@@ -1,8 +1,8 @@
 """The resolved, timed schedule of a run: pure functions of the experiment and the seed.
 
 A fault entry expands into occurrences (`every` repeats until `until` or the window end).
-The optional core key `jitter` delays each occurrence by a seeded random amount in
-[0, jitter), so `--seed` replays the same schedule and another seed moves it.
+The optional `start_jitter` delays each occurrence by a seeded random amount in
+[0, start_jitter), so `--seed` replays the same schedule and another seed moves it.
 """
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.spec.models import Experiment, FaultSpec, Load
-from chaos.spec.units import parse_duration
 
-CORE_KEYS = ("jitter",)  # fault-entry keys the runner consumes; the rest go to the fault type
 MAX_OCCURRENCES = 10_000
 
 
@@ -43,13 +41,12 @@ class Occurrence:
 
 
 def fault_params(spec: FaultSpec) -> dict[str, Any]:
-    """The fault type's own parameters: the entry minus the runner's keys."""
-    return {k: v for k, v in spec.params().items() if k not in CORE_KEYS}
+    """The fault type's own parameters: every key the entry's model does not define."""
+    return spec.params()
 
 
 def jitter_of(spec: FaultSpec) -> float:
-    raw = spec.params().get("jitter")
-    return 0.0 if raw is None else parse_duration(raw)
+    return spec.start_jitter or 0.0
 
 
 def starts(spec: FaultSpec, window_s: float) -> list[float]:

@@ -57,6 +57,9 @@ class FaultSpec(BaseModel):
     duration: Duration | None = None
     every: Duration | None = None
     until: Duration | None = None
+    start_jitter: Duration | None = Field(
+        None, description="delay each occurrence by a seeded random amount in [0, start_jitter)"
+    )
 
     def params(self) -> dict[str, Any]:
         return dict(self.model_extra or {})

@@ -145,11 +145,7 @@ def check_experiment(
                 out.add((*base, "every"), "must be longer than 0s")
             elif spec.duration and spec.every <= spec.duration:
                 out.add((*base, "every"), "must be longer than duration (occurrences overlap)")
-        try:
-            jitter = jitter_of(spec)
-        except ValueError as exc:
-            out.add((*base, "jitter"), str(exc))
-            jitter = 0.0
+        jitter = jitter_of(spec)
         if window > 0:
             for start in starts(spec, window) if (spec.every or 0) > 0 else [spec.at]:
                 end = start + jitter + (spec.duration or 0.0)

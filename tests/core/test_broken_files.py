@@ -17,7 +17,7 @@ EXPECT = {
     "abort_two_bounds.yaml": "abort_when[0]",
     "alias_bomb.yaml": "alias bomb",
     "bad_duration.yaml": 'faults[0].duration: must be a duration like 30s, got "3o s"',
-    "bad_jitter.yaml": "faults[0].jitter",
+    "bad_jitter.yaml": "faults[0].start_jitter",
     "bad_name.yaml": "metadata.name",
     "binary_garbage.yaml": "not UTF-8",
     "duplicate_key.yaml": "load: duplicate key",

@@ -85,7 +85,7 @@ def test_occurrences_expand_every_until_and_are_seeded() -> None:
                 "until": "12s",
                 "dir": "m",
             },
-            {"type": "test.kick", "at": "3s", "jitter": "2s", "dir": "m"},
+            {"type": "test.kick", "at": "3s", "start_jitter": "2s", "dir": "m"},
         ]
     )
     a = occurrences(e, 1)
@@ -94,7 +94,7 @@ def test_occurrences_expand_every_until_and_are_seeded() -> None:
     assert all(o.until_s == o.at_s + 2 for o in a if o.fault == 0)
     kick = next(o for o in a if o.fault == 1)
     assert 3 <= kick.at_s < 5 and kick.until_s is None
-    assert "jitter" not in kick.params and kick.params == {"dir": "m"}
+    assert kick.params == {"dir": "m"}
     assert occurrences(e, 1) == a
     assert any(occurrences(e, s) != a for s in range(2, 6))
     assert [o.at_s for o in a] == sorted(o.at_s for o in a)
@@ -282,3 +282,25 @@ def test_rollback_sees_the_record_journaled_again_once_applied(tmp_path: Path) -
     (left,) = unreverted(list(read(tmp_path / "journal.jsonl")))
     assert left["record"] == {"backup": "/tmp/backup.pem"}
     assert left["last_state"] == "applied"
+
+
+def test_a_faults_own_jitter_is_its_parameter_not_the_schedules() -> None:
+    """`network.latency` has a `jitter`; the runner's schedule key is `start_jitter`."""
+    from chaos.run.plan import occurrences
+    from chaos.spec.models import Experiment
+
+    e = Experiment.model_validate(
+        {
+            "apiVersion": "pipechaos/v1",
+            "kind": "Experiment",
+            "metadata": {"name": "x"},
+            "target": "t",
+            "load": {"rate": "10/s", "duration": "10s"},
+            "faults": [
+                {"type": "network.latency", "at": "2s", "duration": "2s", "proxy": "p",
+                 "latency": "100ms", "jitter": "20ms"}
+            ],
+        }
+    )
+    (occ,) = occurrences(e, 3)
+    assert occ.at_s == 2 and occ.params == {"proxy": "p", "latency": "100ms", "jitter": "20ms"}
