@@ -116,9 +116,13 @@ class Recovery:
         metrics["levels"] = levels
         problems = []
         if back is None:
-            last = (int(ts.t[-1]) - heal) / 1e9 if len(ts.t) else 0.0
+            last = (int(ts.t[-1]) - heal) / 1e9
             metrics["recovery_s"] = None
-            problems.append(f"not back to baseline level by the end ({last:.1f}s after heal)")
+            problems.append(
+                f"not back to baseline level by the end ({last:.1f}s after heal)"
+                if last >= 0
+                else f"timeseries ends {-last:.1f}s before the last heal"
+            )
         else:
             took = (back - heal) / 1e9
             metrics["recovery_s"] = round(took, 3)

@@ -69,6 +69,13 @@ def test_no_faults_nothing_to_recover() -> None:
     assert v.ok and "nothing to recover" in v.summary
 
 
+def test_timeseries_ending_before_the_heal_fails() -> None:
+    early = [0.5 * k for k in range(30)]  # 0 .. 14.5 s; the last heal is at 18 s
+    ts = series(early, lag=[1.0] * 30, pending=[1.0] * 30)
+    v = Scenario().run(CHECK, {}, timeseries=ts)
+    assert not v.ok and v.summary == "timeseries ends 3.5s before the last heal"
+
+
 def test_no_samples_fails() -> None:
     v = Scenario().run(CHECK, {}, timeseries=series([], lag=[], pending=[]))
     assert not v.ok and v.summary == "timeseries has no samples"
