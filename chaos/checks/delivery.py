@@ -24,15 +24,11 @@ from chaos.checks.model import (
     Verdict,
 )
 from chaos.checks.params import Params
+from chaos.checks.specs import DeliverySpec
 
 
-class Delivery:
-    name = "delivery"
-    description = "every ok publish reaches a terminal outcome; no phantom outcomes"
-    needs = ("history", "observations")
-
-    def validate(self, params: dict[str, Any]) -> list[str]:
-        return Params(params, ()).errors
+class Delivery(DeliverySpec):
+    """The implementation; name, inputs and parameters come from the spec."""
 
     def __call__(
         self,

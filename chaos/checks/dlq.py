@@ -26,7 +26,7 @@ from chaos.checks.model import (
     Timeseries,
     Verdict,
 )
-from chaos.checks.params import Params
+from chaos.checks.specs import DlqSpec
 
 SETTINGS_KEYS = ("max_attempts", "dlq_attempts")
 
@@ -41,17 +41,8 @@ def configured_attempts(obs: Observations, param: int | None) -> int | None:
     return None
 
 
-class Dlq:
-    name = "dlq"
-    description = "each poison message dead-lettered once with reason and attempt count"
-    needs = ("history", "observations")
-
-    def _parse(self, params: dict[str, Any]) -> tuple[Params, int | None, bool]:
-        p = Params(params, ("attempts", "allow_non_poison"))
-        return p, p.integer("attempts", None, minimum=1), p.flag("allow_non_poison", False)
-
-    def validate(self, params: dict[str, Any]) -> list[str]:
-        return self._parse(params)[0].errors
+class Dlq(DlqSpec):
+    """The implementation; name, inputs and parameters come from the spec."""
 
     def __call__(
         self,

@@ -9,20 +9,11 @@ import numpy as np
 
 from chaos.checks.locate import count_by, offenders, publish_times
 from chaos.checks.model import History, Observations, Phases, Timeseries, Verdict
-from chaos.checks.params import Params
+from chaos.checks.specs import EffectsSpec
 
 
-class Effects:
-    name = "effects"
-    description = "no side effect applied more than once for an order"
-    needs = ("history", "observations")
-
-    def _parse(self, params: dict[str, Any]) -> tuple[Params, list[str] | None]:
-        p = Params(params, ("effects",))
-        return p, p.names("effects", None)
-
-    def validate(self, params: dict[str, Any]) -> list[str]:
-        return self._parse(params)[0].errors
+class Effects(EffectsSpec):
+    """The implementation; name, inputs and parameters come from the spec."""
 
     def __call__(
         self,

@@ -9,7 +9,6 @@ value equivalent to the recorded one, never an interpolation.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -28,9 +27,8 @@ from chaos.checks.model import (
     Timeseries,
     Verdict,
 )
-from chaos.checks.params import Bound, Params
+from chaos.checks.specs import LatencySpec
 
-STAT = r"p(\d+(?:\.\d+)?)|max"
 REPORTED = ("p50", "p90", "p99", "max")
 BASELINE = "baseline"
 
@@ -79,30 +77,8 @@ def measure(
     return rows, lat_us[:filled], names, codes[:filled], not_terminal
 
 
-class Latency:
-    name = "latency"
-    description = "end-to-end p50/p99/max per phase within absolute or baseline-relative bounds"
-    needs = ("history", "observations", "phases")
-
-    def _parse(
-        self, params: dict[str, Any]
-    ) -> tuple[Params, dict[str, Bound], list[str] | None, str]:
-        p = Params(params, ("phase", "from"), extra=STAT)
-        bounds: dict[str, Bound] = {}
-        for key in params:
-            m = re.fullmatch(STAT, str(key))
-            if not m:
-                continue
-            if m.group(1) is not None and not 0 < float(m.group(1)) <= 100:
-                p.fail(key, "percentile must be within (0, 100], e.g. p99 or p99.9")
-                continue
-            bound = p.bound(key)
-            if bound is not None:
-                bounds[key] = bound
-        return p, bounds, p.names("phase", None), p.choice("from", "invoke", ("invoke", "ok"))
-
-    def validate(self, params: dict[str, Any]) -> list[str]:
-        return self._parse(params)[0].errors
+class Latency(LatencySpec):
+    """The implementation; name, inputs and parameters come from the spec."""
 
     def __call__(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from chaos.checks.model import F64, History, Observations, Phases, Timeseries, Verdict
-from chaos.checks.params import Params
+from chaos.checks.specs import RecoverySpec
 
 RATE = "completion_rate"
 
@@ -59,31 +59,8 @@ def completions(t: np.ndarray, rate: F64, starts: np.ndarray, width_ns: int) -> 
     return result
 
 
-class Recovery:
-    name = "recovery"
-    description = "lag and pending back to baseline level within a bound after the last heal"
-    needs = ("timeseries", "phases")
-
-    def _parse(self, params: dict[str, Any]) -> tuple[Params, dict[str, Any]]:
-        p = Params(params, ("within", "slack", "hold", "metrics", "progress"))
-        cfg: dict[str, Any] = {
-            "within": p.duration("within", 10.0),
-            "slack": p.number("slack", 10.0),
-            "hold": p.duration("hold", 1.0),
-            "metrics": p.names("metrics", ["lag", "pending"]),
-            "progress": None,
-        }
-        prog = p.mapping("progress")
-        if prog is not None:
-            sub = Params(prog, ("min", "per"))
-            cfg["progress"] = (sub.number("min", 1.0), sub.duration("per", 1.0) or 1.0)
-            if cfg["progress"][1] <= 0:
-                sub.fail("per", "must be a positive duration")
-            p.errors += [f"progress.{e}" for e in sub.errors]
-        return p, cfg
-
-    def validate(self, params: dict[str, Any]) -> list[str]:
-        return self._parse(params)[0].errors
+class Recovery(RecoverySpec):
+    """The implementation; name, inputs and parameters come from the spec."""
 
     def __call__(
         self,

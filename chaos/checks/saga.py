@@ -35,9 +35,8 @@ from chaos.checks.model import (
     Timeseries,
     Verdict,
 )
-from chaos.checks.params import Params
+from chaos.checks.specs import SUMS, SagaSpec
 
-SUMS = ("stock", "reserved", "charged", "points")
 _NEEDS = {
     "stock": ("initial_stock", "stock", "reserved"),
     "reserved": ("reserved",),
@@ -88,22 +87,8 @@ def durations(
     return (np.concatenate(late) if late else obs.order_id[:0]), longest
 
 
-class Saga:
-    name = "saga"
-    description = "sagas terminal in time, completed exactly or fully compensated; sums hold"
-    needs = ("history", "observations")
-
-    def _parse(self, params: dict[str, Any]) -> tuple[Params, float, list[str] | None]:
-        p = Params(params, ("within", "sums"))
-        within = p.duration("within", 30.0)
-        sums = p.names("sums", None)
-        for s in sums or []:
-            if s not in SUMS:
-                p.fail("sums", f"unknown sum {s!r} (known: {', '.join(SUMS)})")
-        return p, within or 0.0, sums
-
-    def validate(self, params: dict[str, Any]) -> list[str]:
-        return self._parse(params)[0].errors
+class Saga(SagaSpec):
+    """The implementation; name, inputs and parameters come from the spec."""
 
     def __call__(
         self,
