@@ -43,6 +43,7 @@ class Settings:
     backoff: Backoff = field(default_factory=Backoff)
     shutdown_grace_s: float = 5.0
     tls_compensate: bool = False
+    step_deadline_s: float | None = 4.0
 
 
 def parse_settings(raw: dict[str, Any]) -> Settings:
@@ -72,6 +73,8 @@ def parse_settings(raw: dict[str, Any]) -> Settings:
                         duration_s(raw.get("backoff_cap"), 2.0)),
         shutdown_grace_s=duration_s(raw.get("shutdown_grace"), 5.0),
         tls_compensate=tls_mode == "compensate",
+        step_deadline_s=None if raw.get("step_deadline") == "none"
+        else duration_s(raw.get("step_deadline"), 4.0),
     )
     if settings.max_attempts < 1 or settings.concurrency < 1 or settings.reclaim_idle_s <= 0:
         die("consumer: max_attempts and concurrency must be >= 1, reclaim_idle > 0")
@@ -108,7 +111,8 @@ class Consumer:
         self.streams = Streams(self.redis, settings.names, pod.name)
         self.services = Services(
             SagaConfig(settings.urls, settings.call_timeout_s, settings.backoff,
-                       settings.tls_compensate, idempotent=self.bug != "no-idempotency",
+                       settings.tls_compensate, settings.step_deadline_s,
+                       idempotent=self.bug != "no-idempotency",
                        compensate=self.bug != "no-compensation"),
             str(pod.ca_file) if pod.ca_file else None, limit=settings.concurrency * 2)
 

@@ -5,6 +5,11 @@ revoke); compensation is idempotent on the services and retried until done. Tran
 failures (timeouts, connection errors, 5xx, certificate problems by default) are
 retried with capped jittered backoff and the *same* idempotency key, so a retry after an
 unknown outcome can never apply an effect twice.
+
+A forward step still failing transiently after `step_deadline` is given up: the saga
+compensates, the uncertain step included (it may have been applied with its answer
+lost). The services make that safe: undoing an effect that was never applied leaves a
+tombstone, so the original request arriving late is refused instead of applied.
 """
 
 from __future__ import annotations
@@ -53,12 +58,17 @@ class Transient(Exception):
     pass
 
 
+class GaveUp(Exception):
+    """A forward step kept failing transiently past the step deadline."""
+
+
 @dataclass
 class SagaConfig:
     urls: dict[str, str]  # service -> base URL (through its proxy)
     call_timeout_s: float = 2.0
     backoff: Backoff = field(default_factory=Backoff)
     tls_compensate: bool = False
+    step_deadline_s: float | None = 4.0  # None: retry a forward step forever
     idempotent: bool = True  # False = bug no-idempotency
     compensate: bool = True  # False = bug no-compensation
 
@@ -108,13 +118,18 @@ class Services:
             raise Rejected(f"{service}.{action}: {status} {body[:200]!r}")
         raise Transient(f"{service}.{action}: HTTP {status}")
 
-    async def call(self, service: str, action: str, key: str, order: Order) -> None:
-        """Retry transient failures until a definitive answer (or cancellation)."""
+    async def call(
+        self, service: str, action: str, key: str, order: Order, deadline: float | None = None
+    ) -> None:
+        """Retry transient failures until a definitive answer, or GaveUp past `deadline`
+        (a time.monotonic() instant; None: until cancelled)."""
         attempt = 0
         while True:
             try:
                 return await self._once(service, action, key, order)
             except Transient as exc:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise GaveUp(str(exc)) from exc
                 attempt += 1
                 if attempt in (1, 10) or attempt % 100 == 0:
                     print(f"retrying (attempt {attempt}): {exc}", file=sys.stderr, flush=True)
@@ -131,15 +146,29 @@ async def run_saga(services: Services, order: Order) -> Outcome:
     cfg = services.config
     applied: list[Step] = []
     for step in STEPS:
+        deadline = None if cfg.step_deadline_s is None else \
+            time.monotonic() + cfg.step_deadline_s
         try:
             await services.call(step.service, step.action,
-                                idempotency_key(order, step.effect, cfg.idempotent), order)
+                                idempotency_key(order, step.effect, cfg.idempotent), order,
+                                deadline)
         except Rejected:
-            if cfg.compensate:
-                for done in reversed(applied):
-                    await services.call(done.service, done.undo,
-                                        idempotency_key(order, done.undo_effect, cfg.idempotent),
-                                        order)
+            await compensate(services, order, applied)
+            return "compensated"
+        except GaveUp as exc:
+            print(f"order {order.order_id}: giving up {step.effect} ({exc}); compensating",
+                  file=sys.stderr, flush=True)
+            await compensate(services, order, [*applied, step])  # the step may have applied
             return "compensated"
         applied.append(step)
     return "completed"
+
+
+async def compensate(services: Services, order: Order, steps: list[Step]) -> None:
+    """Undo `steps` in reverse order, each retried until done (bug no-compensation: skip)."""
+    cfg = services.config
+    if not cfg.compensate:
+        return
+    for done in reversed(steps):
+        await services.call(done.service, done.undo,
+                            idempotency_key(order, done.undo_effect, cfg.idempotent), order)

@@ -120,3 +120,23 @@ def test_observer_settings_errors() -> None:
         ReferenceObserver({"redis": "x"}, None)
     with pytest.raises(ObserverError, match="inventory"):
         ReferenceObserver({"redis": "127.0.0.1:1"}, None)
+
+
+def test_a_late_charge_after_its_refund_is_refused(tmp_path: Path) -> None:
+    """A consumer gave up waiting for a charge and compensated; the charge arrives late."""
+    from targets.reference.services import payment
+    from targets.reference.services.store import Store
+
+    store = Store(tmp_path / "payment.db")
+    store.init_kv({"charged": 0, "refunded": 0})
+    order = {"run_id": "r", "order_id": 7, "amount": 500, "card": "4242424242424242"}
+    assert store.handle("r:7:payment.refund", order, payment.refund)[0] == 200
+    status, body = store.handle("r:7:payment.charge", order, payment.charge)
+    assert (status, body["reason"]) == (409, "cancelled")
+    assert payment.totals(store) == {"charged": 0, "refunded": 0}
+    assert store.effects("r") == {}
+    # The other order: charge first, then refund, balances as before.
+    other = {**order, "order_id": 8}
+    assert store.handle("r:8:payment.charge", other, payment.charge)[0] == 200
+    assert store.handle("r:8:payment.refund", other, payment.refund)[0] == 200
+    assert payment.totals(store) == {"charged": 500, "refunded": 500}

@@ -13,6 +13,8 @@ def reserve(tx: Tx, body: dict[str, Any]) -> Response:
     sku, qty = body.get("sku"), body.get("qty")
     if not isinstance(sku, str) or not isinstance(qty, int) or qty <= 0:
         return 400, {"result": "error", "reason": "sku (string) and qty (> 0) required"}
+    if tx.cancelled(body["run_id"], body["order_id"], "inventory.reserve"):
+        return 409, {"result": "rejected", "reason": "cancelled"}
     stock = tx.get(f"stock:{sku}", -1)
     if stock < qty:
         reason = "out_of_stock" if stock >= 0 else "unknown_sku"

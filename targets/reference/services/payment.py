@@ -16,6 +16,8 @@ def charge(tx: Tx, body: dict[str, Any], decline_suffix: str = DECLINE_SUFFIX) -
     amount, card = body.get("amount"), body.get("card")
     if not isinstance(amount, int) or amount < 0 or not isinstance(card, str):
         return 400, {"result": "error", "reason": "amount (>= 0) and card required"}
+    if tx.cancelled(body["run_id"], body["order_id"], "payment.charge"):
+        return 409, {"result": "rejected", "reason": "cancelled"}
     if card.endswith(decline_suffix):
         return 422, {"result": "rejected", "reason": "card_declined"}
     tx.add("charged", amount)

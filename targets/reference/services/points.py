@@ -20,6 +20,8 @@ def award(tx: Tx, body: dict[str, Any], blocked: tuple[str, ...] = BLOCKED) -> R
     amount, customer = body.get("amount"), body.get("customer")
     if not isinstance(amount, int) or amount < 0 or not isinstance(customer, str):
         return 400, {"result": "error", "reason": "amount (>= 0) and customer required"}
+    if tx.cancelled(body["run_id"], body["order_id"], "points.award"):
+        return 409, {"result": "rejected", "reason": "cancelled"}
     if customer in blocked:
         return 422, {"result": "rejected", "reason": "customer_blocked"}
     points = points_of(amount)

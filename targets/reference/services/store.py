@@ -25,6 +25,8 @@ CREATE TABLE IF NOT EXISTS effects (
   amount INTEGER, undone INTEGER DEFAULT 0);
 CREATE INDEX IF NOT EXISTS effects_by_order ON effects (run_id, order_id, effect);
 CREATE TABLE IF NOT EXISTS kv (name TEXT PRIMARY KEY, value INTEGER);
+CREATE TABLE IF NOT EXISTS tombstones (
+  run_id TEXT, order_id INTEGER, effect TEXT, PRIMARY KEY (run_id, order_id, effect));
 """
 
 
@@ -45,6 +47,13 @@ class Tx:
             (name, delta),
         )
 
+    def cancelled(self, run_id: str, order_id: int, effect: str) -> bool:
+        """The effect was compensated before it was ever applied (see undo_one)."""
+        return self.db.execute(
+            "SELECT 1 FROM tombstones WHERE run_id=? AND order_id=? AND effect=?",
+            (run_id, order_id, effect),
+        ).fetchone() is not None
+
     def apply(self, run_id: str, order_id: int, effect: str, amount: int) -> None:
         self.db.execute(
             "INSERT INTO effects(run_id, order_id, effect, amount) VALUES(?,?,?,?)",
@@ -52,13 +61,21 @@ class Tx:
         )
 
     def undo_one(self, run_id: str, order_id: int, effect: str) -> int | None:
-        """Mark the oldest live application of `effect` undone; its amount, or None."""
+        """Mark the oldest live application of `effect` undone; its amount, or None.
+
+        Undoing what was never applied leaves a tombstone: the forward request may still
+        be on its way (its caller gave up waiting), and must then be refused.
+        """
         row = self.db.execute(
             "SELECT id, amount FROM effects WHERE run_id=? AND order_id=? AND effect=? "
             "AND undone=0 ORDER BY id LIMIT 1",
             (run_id, order_id, effect),
         ).fetchone()
         if row is None:
+            self.db.execute(
+                "INSERT OR IGNORE INTO tombstones(run_id, order_id, effect) VALUES(?,?,?)",
+                (run_id, order_id, effect),
+            )
             return None
         self.db.execute("UPDATE effects SET undone=1 WHERE id=?", (row[0],))
         return int(row[1])
