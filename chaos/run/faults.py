@@ -31,6 +31,9 @@ def apply_occurrence(
         actions = fault.actions(params, env)
     except Exception as exc:
         raise FaultFailed(f"{occ.id} {occ.type}: planning failed: {_why(exc)}") from exc
+    # Apply every action of the occurrence first, then verify them: a fault over several
+    # pods or proxies takes effect together (a pod.crash on all consumers arms them all
+    # before waiting for the first to die).
     entries: list[Entry] = []
     for j, action in enumerate(actions):
         entry = ledger.start(f"{occ.id}.{j}", occ.id, occ.type, action)
@@ -41,8 +44,9 @@ def apply_occurrence(
             ledger.mark(entry, "apply_failed", _why(exc))
             raise FaultFailed(f"{entry.id} {occ.type}: apply failed: {_why(exc)}") from exc
         ledger.mark(entry, "applied")
+    for entry in entries:
         try:
-            action.verify()
+            entry.action.verify()
         except Exception as exc:
             ledger.mark(entry, "verify_failed", _why(exc))
             raise FaultFailed(f"{entry.id} {occ.type}: not effective: {_why(exc)}") from exc
