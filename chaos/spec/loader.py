@@ -25,7 +25,12 @@ class Loaded:
     model: BaseModel
 
 
+_LAST: list[tuple[str, bytes, Located]] = []  # the last file parsed (kind_of, then check)
+
+
 def read_located(path: Path) -> Located:
+    """Parse the file; the same name with the same bytes as the last call is not parsed
+    again (`validate` reads a file's kind, then checks it: pure-Python YAML is slow)."""
     name = str(path)
     try:
         raw = path.read_bytes()
@@ -35,7 +40,11 @@ def read_located(path: Path) -> Located:
         raise SpecError.one(name, "is a directory, expected a YAML file") from None
     except OSError as exc:
         raise SpecError.one(name, f"cannot read: {exc.strerror}") from None
-    return load_text(name, raw)
+    if _LAST and _LAST[0][:2] == (name, raw):
+        return _LAST[0][2]
+    located = load_text(name, raw)
+    _LAST[:] = [(name, raw, located)]
+    return located
 
 
 def parse(located: Located, model: type[M], kind: str) -> M:
