@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from chaos.tls import handshake
-from chaos.tls.certs import make_ca, make_server_cert
 
 _DAY = dt.timedelta(days=1)
 WRONG_HOST = "wrong-host.pipechaos.invalid"
@@ -51,6 +50,9 @@ def make_bad_cert(
     wrong_host: str = WRONG_HOST,
 ) -> BadCert:
     """A certificate for `hosts` that fails verification only because of `kind`."""
+    # cryptography is imported here, not at the top: `pipechaos validate` stays fast.
+    from chaos.tls.certs import make_ca, make_server_cert
+
     now = now or dt.datetime.now(dt.UTC)
     if kind is BadKind.EXPIRED:
         start, end = now - 30 * _DAY, now - _DAY
