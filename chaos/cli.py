@@ -7,10 +7,24 @@ Exit codes: 0 every invariant held; 1 an invariant was violated or an abort fire
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # kept out of `--help`'s start-up, like every import below
+    from pathlib import Path
+    from typing import Any, NoReturn
+
+
+def _print_json(value: Any, **options: Any) -> None:
+    import json
+
+    print(json.dumps(value, **options))
+
+
+def _path(text: str) -> Path:
+    from pathlib import Path
+
+    return Path(text)
 
 USAGE_ERROR = 2
 
@@ -33,23 +47,23 @@ def _parser() -> _Parser:
     )
     sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     run = sub.add_parser("run", parents=[common], help="run an experiment and judge it")
-    run.add_argument("file", type=Path)
+    run.add_argument("file", type=_path)
     run.add_argument("--target", help="target name or file (overrides the experiment's)")
     run.add_argument("--seed", type=int, help="replay the random choices of an earlier run")
-    run.add_argument("--run-dir", type=Path, help="where to write the run (default runs/<id>)")
+    run.add_argument("--run-dir", type=_path, help="where to write the run (default runs/<id>)")
     run.add_argument("--dry-run", action="store_true", help="print the plan; touch nothing")
     val = sub.add_parser("validate", parents=[common], help="check experiment/target files")
-    val.add_argument("files", type=Path, nargs="+")
+    val.add_argument("files", type=_path, nargs="+")
     val.add_argument("--target", help="target name or file for experiments")
     plan = sub.add_parser("plan", parents=[common], help="the timed schedule; touches nothing")
-    plan.add_argument("file", type=Path)
+    plan.add_argument("file", type=_path)
     plan.add_argument("--seed", type=int)
     plan.add_argument("--target")
     sub.add_parser("list", parents=[common], help="registered faults, checks, probes, ...")
     rb = sub.add_parser("rollback", parents=[common], help="revert what a dead run left applied")
-    rb.add_argument("run_dir", type=Path, nargs="?")
+    rb.add_argument("run_dir", type=_path, nargs="?")
     an = sub.add_parser("analyze", parents=[common], help="re-run the checks on a stored run")
-    an.add_argument("run_dir", type=Path)
+    an.add_argument("run_dir", type=_path)
     an.add_argument("--check", help="only this invariant (verdict name or check name)")
     sc = sub.add_parser("schema", parents=[common], help="JSON Schema of a file format")
     sc.add_argument("kind", nargs="?", choices=["experiment", "target"], default="experiment")
@@ -88,7 +102,7 @@ def _fail(problems: Any, as_json: bool) -> int:
     """Print input problems (SpecError) and return exit 2."""
     lines = [str(p) for p in problems.problems]
     if as_json:
-        print(json.dumps({"ok": False, "errors": lines}))
+        _print_json({"ok": False, "errors": lines})
     else:
         sys.stderr.write("\n".join(lines) + "\n")
     return USAGE_ERROR
@@ -112,7 +126,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             )
     bad = [r for r in results if not r["ok"]]
     if args.json:
-        print(json.dumps({"ok": not bad, "files": results}))
+        _print_json({"ok": not bad, "files": results})
     else:
         for r in results:
             if r["ok"]:
@@ -135,7 +149,7 @@ def _plan_of(args: argparse.Namespace) -> tuple[Any, int, dict[str, Any]]:
 
 def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps(plan, indent=2))
+        _print_json(plan, indent=2)
         return
     print(
         f"experiment {plan['experiment']} on {plan['target']}, seed {plan['seed']}, "
@@ -198,7 +212,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sys.stderr.write("interrupted\n")
         return 130
     if args.json:
-        print(json.dumps(result.to_json(), default=str))
+        _print_json(result.to_json(), default=str)
     else:
         print_summary(result.to_json(), sys.stdout)
         print(f"run directory: {run_dir}")
@@ -208,7 +222,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_rollback(args: argparse.Namespace) -> int:
     from chaos.run.rollback import RollbackError, rollback, unfinished
 
-    dirs = [args.run_dir] if args.run_dir else unfinished(Path("runs"))
+    dirs = [args.run_dir] if args.run_dir else unfinished(_path("runs"))
     reports = []
     try:
         for d in dirs:
@@ -217,7 +231,7 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
         sys.stderr.write(f"pipechaos: {exc}\n")
         return USAGE_ERROR
     if args.json:
-        print(json.dumps([r.to_json() for r in reports]))
+        _print_json([r.to_json() for r in reports])
     elif not reports:
         print("no unfinished runs under runs/")
     for r in reports if not args.json else []:
@@ -253,7 +267,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     verdicts = [v.to_json() for v in run_checks(args.run_dir, invariants)]
     if args.json:
-        print(json.dumps({"run_dir": str(args.run_dir), "verdicts": verdicts}, default=str))
+        _print_json({"run_dir": str(args.run_dir), "verdicts": verdicts}, default=str)
     else:
         print_verdicts(verdicts, sys.stdout)
     return 0 if all(v["ok"] for v in verdicts) else 1
@@ -262,7 +276,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 def _cmd_schema(args: argparse.Namespace) -> int:
     from chaos.spec.schema import schema
 
-    print(json.dumps(schema(args.kind), indent=2))
+    _print_json(schema(args.kind), indent=2)
     return 0
 
 
@@ -271,7 +285,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     listing = describe_all()
     if args.json:
-        print(json.dumps(listing, indent=2, default=str))
+        _print_json(listing, indent=2, default=str)
         return 0
     for kind, items in listing.items():
         print(f"{kind}:")
