@@ -57,7 +57,7 @@ class LoadGenerator:
         python: str = sys.executable,
     ) -> None:
         self.load = load
-        self.paths = LoadPaths(run_dir)
+        self.paths = LoadPaths(run_dir.absolute())  # Locust runs with cwd = run_dir
         self.settings = LoadSettings(
             run_id=run_id,
             seed=seed,

@@ -33,7 +33,8 @@ def prepare_run_dir(
 ) -> tuple[str, Path]:
     """Create the run directory with the resolved inputs and plan.json."""
     run_id = new_run_id(checked.experiment.metadata.name)
-    path = run_dir if run_dir is not None else runs_root / run_id
+    # Absolute: load processes and pods run in other working directories.
+    path = (run_dir if run_dir is not None else runs_root / run_id).absolute()
     if path.exists() and any(path.iterdir()):
         raise FileExistsError(f"{path}: run directory is not empty")
     path.mkdir(parents=True, exist_ok=True)
