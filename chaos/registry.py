@@ -1,14 +1,16 @@
 """Plugin registries fed by entry points; built-ins register exactly like third-party plugins.
 
-Loading is lazy and per name: listing names reads only package metadata, and `get(name)`
-imports just that plugin, so `validate` never pays for plugins a file does not use.
+Loading is lazy and per name: listing names reads only package metadata (chaos.entrypoints,
+not importlib.metadata, which costs ~80 ms), and `get(name)` imports just that plugin, so
+`validate` never pays for plugins a file does not use.
 """
 
 from __future__ import annotations
 
-import difflib
-from importlib import metadata
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from chaos import entrypoints
+from chaos.entrypoints import EntryPoint
 
 if TYPE_CHECKING:
     from chaos.checks.base import Check
@@ -25,15 +27,15 @@ class RegistryError(Exception):
     """A name that is not registered, or a plugin that failed to import."""
 
 
-_SCAN: Any = None  # SelectableGroups on 3.11, EntryPoints on 3.12+: both have select()
+_SCAN: entrypoints.Table | None = None
 
 
-def _scan() -> Any:
-    """Every entry point of every installed distribution, read once per process (each scan
-    walks all of site-packages, so one per group would cost start-up time)."""
+def _scan() -> entrypoints.Table:
+    """Every pipechaos.* entry point on sys.path, read once per process (each scan walks
+    all of site-packages, so one per group would cost start-up time)."""
     global _SCAN
     if _SCAN is None:
-        _SCAN = metadata.entry_points()
+        _SCAN = entrypoints.read("pipechaos.")
     return _SCAN
 
 
@@ -51,14 +53,12 @@ class Registry(Generic[T]):
     def __init__(self, kind: str, group: str) -> None:
         self.kind = kind  # e.g. "fault type", used in messages
         self.group = group
-        self._points: dict[str, metadata.EntryPoint] | None = None
+        self._points: dict[str, EntryPoint] | None = None
         self._loaded: dict[str, T] = {}
 
-    def _entry_points(self) -> dict[str, metadata.EntryPoint]:
-        if self._points is None:
-            self._points = {}
-            for ep in _scan().select(group=self.group):
-                self._points.setdefault(ep.name, ep)  # first on sys.path wins, like imports
+    def _entry_points(self) -> dict[str, EntryPoint]:
+        if self._points is None:  # first on sys.path wins, like imports; a copy for register()
+            self._points = dict(_scan().get(self.group, {}))
         return self._points
 
     def names(self) -> list[str]:
@@ -73,6 +73,8 @@ class Registry(Generic[T]):
 
     def unknown(self, name: str) -> str:
         """Message for a name that is not registered: did-you-mean plus the known names."""
+        import difflib  # only for messages: keep it off the start-up path
+
         known = self.names()
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -102,7 +104,7 @@ class Registry(Generic[T]):
         self._loaded[name] = plugin
         self._entry_points()  # make sure the table exists
         assert self._points is not None
-        self._points.setdefault(name, metadata.EntryPoint(name, "<registered>", self.group))
+        self._points.setdefault(name, EntryPoint(name, "<registered>", self.group))
 
 
 faults: Registry[FaultType] = Registry("fault type", "pipechaos.faults")
