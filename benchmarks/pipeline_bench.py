@@ -35,11 +35,12 @@ from chaos.platforms.local import LocalPlatform  # noqa: E402
 from chaos.publishers.redis_stream import RedisStreamPublisher  # noqa: E402
 from chaos.spec.loader import load_target  # noqa: E402
 from chaos.spec.models import TargetSpec  # noqa: E402
+from chaos.spec.structs import decode  # noqa: E402
 
 PROXY_REF = re.compile(r"\$\{proxy:([^{}]*(?:\{index\}[^{}]*)*)\}")
 
 
-def unproxied(spec: TargetSpec) -> TargetSpec:
+def unproxied(spec: TargetSpec, raw: dict[str, Any]) -> TargetSpec:
     """The same target with every ${proxy:X} (also X with {index}) replaced by X's upstream."""
     upstreams = {p.name: p.upstream for p in spec.proxies}
 
@@ -59,10 +60,11 @@ def unproxied(spec: TargetSpec) -> TargetSpec:
             return [rewrite(v) for v in value]
         return value
 
-    doc = spec.model_dump(mode="json", by_alias=True)
+    doc = dict(raw)  # the file's own data: durations still written as text
     for key in ("components", "publisher", "observer", "probes"):
-        doc[key] = rewrite(doc[key])
-    return TargetSpec.model_validate(doc)
+        if key in doc:
+            doc[key] = rewrite(doc[key])
+    return decode(TargetSpec, doc)
 
 
 @dataclass
@@ -187,11 +189,11 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=3000, help="orders per throughput burst")
     parser.add_argument("--seconds", type=float, default=8.0, help="latency run length")
     args = parser.parse_args()
-    spec, _ = load_target(Path(args.target))
+    spec, located = load_target(Path(args.target))
     print(f"pipeline benchmark: {spec.metadata.name}, burst {args.burst}, "
           f"latency run {args.seconds:g}s at half the saturated rate; "
           f"{os.cpu_count()} cpus, load average {os.getloadavg()[0]:.1f}", flush=True)
-    direct = measure(unproxied(spec), "unproxied", args.burst, args.seconds)
+    direct = measure(unproxied(spec, located.data), "unproxied", args.burst, args.seconds)
     proxied = measure(spec, "proxied", args.burst, args.seconds)
     print()
     print(f"{'':12}{'orders/s':>10}{'cpu ms/order':>14}{'rate':>8}{'p50 ms':>9}{'p99 ms':>9}"

@@ -154,7 +154,7 @@ def judge(data: RunData, invariants: list[InvariantSpec]) -> list[Verdict]:
         except LookupError as exc:
             verdicts.append(_failed(name, str(exc)))
             continue
-        params = inv.params()
+        params = inv.params
         errors = check.validate(params)
         if errors:
             verdicts.append(_failed(name, "invalid parameters: " + "; ".join(errors)))

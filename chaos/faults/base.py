@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from chaos.spec.structs import Strict
 
 if TYPE_CHECKING:
     from chaos.platforms.base import Platform
@@ -23,10 +23,9 @@ class FaultNotEffective(Exception):
     """verify() found that the fault did not take effect (exit 3)."""
 
 
-class FaultParams(BaseModel):
-    """Base of every fault type's parameter model: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class FaultParams(Strict, frozen=True):
+    """Base of every fault type's parameter model: unknown keys are errors, values frozen.
+    Checks across fields go in `__post_init__` (call the parent's), raising ValueError."""
 
 
 @dataclass

@@ -5,25 +5,24 @@ reset, slice, limit, slow_close. Each names `proxy: NAME` or `proxies: {names|pr
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from msgspec import Meta
 
 from chaos.faults.proxied import Direction, Plan, ProxiedFault, ProxiedParams, ms
 from chaos.spec.models import TargetSpec
 from chaos.spec.units import Duration
 
 
-class PartitionParams(ProxiedParams):
+class PartitionParams(ProxiedParams, frozen=True):
     direction: Direction = "both"
     mode: Literal["blackhole", "refuse", "reset"] = "blackhole"
 
-    @model_validator(mode="after")
-    def _refuse_is_whole(self) -> PartitionParams:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.mode == "refuse" and self.direction != "both":
             raise ValueError("direction: mode refuse takes the whole proxy down; "
                              "use direction: both (or mode blackhole/reset)")
-        return self
 
 
 def _partition(p: PartitionParams) -> Plan:
@@ -35,8 +34,8 @@ def _partition(p: PartitionParams) -> Plan:
     return Plan([("timeout", s, {"timeout": 0}) for s in p.streams()], kind="blackhole")
 
 
-class LatencyParams(ProxiedParams):
-    latency: Duration = Field(description="added to every chunk in each chosen direction")
+class LatencyParams(ProxiedParams, kw_only=True, frozen=True):
+    latency: Annotated[Duration, Meta(description="added to every chunk in each chosen direction")]
     jitter: Duration = 0.0
 
 
@@ -51,17 +50,17 @@ def _jitter_check(p: LatencyParams, target: TargetSpec) -> list[str]:
     return ["jitter: must not exceed latency"] if p.jitter > p.latency else []
 
 
-class BandwidthParams(ProxiedParams):
-    rate: int = Field(ge=0, description="KB/s (1 KB = 1000 bytes); 0 stalls all data")
+class BandwidthParams(ProxiedParams, kw_only=True, frozen=True):
+    rate: Annotated[int, Meta(ge=0, description="KB/s (1 KB = 1000 bytes); 0 stalls all data")]
 
 
 def _bandwidth(p: BandwidthParams) -> Plan:
     return Plan([("bandwidth", s, {"rate": p.rate}) for s in p.streams()])
 
 
-class ResetParams(ProxiedParams):
+class ResetParams(ProxiedParams, frozen=True):
     direction: Direction = "both"
-    after: Duration = Field(0.0, description="RST this long after data arrives")
+    after: Annotated[Duration, Meta(description="RST this long after data arrives")] = 0.0
 
 
 def _reset(p: ResetParams) -> Plan:
@@ -69,16 +68,15 @@ def _reset(p: ResetParams) -> Plan:
                 kind="reset", reset_after_s=p.after, answer_needed=p.direction == "downstream")
 
 
-class SliceParams(ProxiedParams):
-    average_size: int = Field(gt=0, description="bytes per slice on average")
-    size_variation: int = Field(0, ge=0, description="+/- bytes")
-    delay: Duration = Field(0.0, description="between slices")
+class SliceParams(ProxiedParams, kw_only=True, frozen=True):
+    average_size: Annotated[int, Meta(gt=0, description="bytes per slice on average")]
+    size_variation: Annotated[int, Meta(ge=0, description="+/- bytes")] = 0
+    delay: Annotated[Duration, Meta(description="between slices")] = 0.0
 
-    @model_validator(mode="after")
-    def _variation(self) -> SliceParams:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.size_variation > self.average_size:
             raise ValueError("size_variation: must not exceed average_size")
-        return self
 
 
 def _slice(p: SliceParams) -> Plan:
@@ -87,16 +85,16 @@ def _slice(p: SliceParams) -> Plan:
     return Plan([("slicer", s, attrs) for s in p.streams()])
 
 
-class LimitParams(ProxiedParams):
-    bytes: int = Field(ge=0, description="bytes passed per connection, then it is closed")
+class LimitParams(ProxiedParams, kw_only=True, frozen=True):
+    bytes: Annotated[int, Meta(ge=0, description="bytes passed per connection, then closed")]
 
 
 def _limit(p: LimitParams) -> Plan:
     return Plan([("limit_data", s, {"bytes": p.bytes}) for s in p.streams()])
 
 
-class SlowCloseParams(ProxiedParams):
-    delay: Duration = Field(description="how long the close is held")
+class SlowCloseParams(ProxiedParams, kw_only=True, frozen=True):
+    delay: Annotated[Duration, Meta(description="how long the close is held")]
 
 
 def _slow_close(p: SlowCloseParams) -> Plan:

@@ -12,9 +12,9 @@ import math
 import os
 import random
 import signal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from msgspec import Meta
 
 from chaos.faults.base import Action, FaultEnv, FaultNotEffective, FaultParams
 from chaos.platforms.base import PlatformError, Pod
@@ -27,14 +27,16 @@ if TYPE_CHECKING:
 CrashPoint = Literal["before-effects", "after-effects-before-ack", "after-ack"]
 
 
-class Selection(FaultParams):
-    selector: dict[str, str] = Field(description="label: value pairs every victim carries")
+class Selection(FaultParams, kw_only=True, frozen=True):
+    selector: Annotated[
+        dict[str, str], Meta(description="label: value pairs every victim carries")
+    ]
     mode: Literal["one", "all", "fixed", "percent"] = "one"
-    value: float | None = Field(None, description="mode fixed: a count; percent: 0-100")
-    timeout: Duration = Field(30.0, description="how long verify waits for a replacement")
+    value: Annotated[float | None, Meta(description="mode fixed: a count; percent: 0-100")] = None
+    timeout: Annotated[Duration, Meta(description="how long verify waits for a replacement")] = 30.0
 
-    @model_validator(mode="after")
-    def _value_fits_mode(self) -> Selection:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if self.mode in ("fixed", "percent") and self.value is None:
             raise ValueError(f"value: required with mode {self.mode}")
         if self.mode in ("one", "all") and self.value is not None:
@@ -43,22 +45,21 @@ class Selection(FaultParams):
             raise ValueError("value: mode fixed needs a whole count >= 1")
         if self.mode == "percent" and not (self.value is not None and 0 < self.value <= 100):
             raise ValueError("value: mode percent needs 0 < value <= 100")
-        return self
 
 
-class KillParams(Selection):
+class KillParams(Selection, kw_only=True, frozen=True):
     signal: Literal["KILL", "TERM"] = "KILL"
-    grace: Duration = Field(5.0, description="TERM: SIGKILL after this long")
+    grace: Annotated[Duration, Meta(description="TERM: SIGKILL after this long")] = 5.0
 
 
-class PauseParams(Selection):
+class PauseParams(Selection, frozen=True):
     pass
 
 
-class CrashParams(Selection):
+class CrashParams(Selection, kw_only=True, frozen=True):
     point: CrashPoint
-    port: str = Field("admin", description="the named port serving the crash-point API")
-    timeout: Duration = Field(10.0, description="how long verify waits for the crash")
+    port: Annotated[str, Meta(description="the named port serving the crash-point API")] = "admin"
+    timeout: Annotated[Duration, Meta(description="how long verify waits for the crash")] = 10.0
 
 
 # ---------------------------------------------------------------- selection (pure)

@@ -22,9 +22,9 @@ import contextlib
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from msgspec import Meta
 
 from chaos.faults.base import Action, FaultEnv, FaultNotEffective, FaultParams
 from chaos.proxy.client import (
@@ -42,17 +42,16 @@ Kind = Literal["refuse", "reset", "blackhole", "delay", "present"]
 MAX_PROBE_WAIT_S = 3.0
 
 
-class ProxySelector(FaultParams):
+class ProxySelector(FaultParams, frozen=True):
     """`{names: [a, b]}` or `{prefix: consumer-}` over the target's proxy names."""
 
     names: list[str] | None = None
     prefix: str | None = None
 
-    @model_validator(mode="after")
-    def _one(self) -> ProxySelector:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if (self.names is None) == (self.prefix is None):
             raise ValueError("proxies: give exactly one of names or prefix")
-        return self
 
     def select(self, known: list[str]) -> list[str]:
         if self.names is not None:
@@ -60,17 +59,20 @@ class ProxySelector(FaultParams):
         return [n for n in known if n.startswith(self.prefix or "")]
 
 
-class ProxiedParams(FaultParams):
-    proxy: str | None = Field(None, description="one proxy by name")
-    proxies: ProxySelector | None = Field(None, description="several: {names: [...]} or {prefix}")
+class ProxiedParams(FaultParams, frozen=True):
+    proxy: Annotated[str | None, Meta(description="one proxy by name")] = None
+    proxies: Annotated[
+        ProxySelector | None, Meta(description="several: {names: [...]} or {prefix}")
+    ] = None
     direction: Direction = "downstream"
-    probe: str | None = Field("PING\r\n", description="bytes verify's probe sends; null: none")
+    probe: Annotated[
+        str | None, Meta(description="bytes verify's probe sends; null: none")
+    ] = "PING\r\n"
 
-    @model_validator(mode="after")
-    def _one_target(self) -> ProxiedParams:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if (self.proxy is None) == (self.proxies is None):
             raise ValueError("give exactly one of proxy or proxies")
-        return self
 
     def streams(self) -> list[str]:
         return ["upstream", "downstream"] if self.direction == "both" else [self.direction]

@@ -10,7 +10,9 @@ give `client_timeout` and validate checks that the latency really exceeds it.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from msgspec import Meta
 
 from chaos.faults.network import LatencyParams, latency_plan
 from chaos.faults.proxied import Plan, ProxiedFault, ProxiedParams, ms
@@ -18,8 +20,10 @@ from chaos.spec.models import TargetSpec
 from chaos.spec.units import Duration
 
 
-class BlackholeParams(ProxiedParams):
-    close_after: Duration = Field(0.0, description="close held connections after this (0: never)")
+class BlackholeParams(ProxiedParams, frozen=True):
+    close_after: Annotated[
+        Duration, Meta(description="close held connections after this (0: never)")
+    ] = 0.0
 
 
 def _blackhole(p: BlackholeParams) -> Plan:
@@ -29,8 +33,8 @@ def _blackhole(p: BlackholeParams) -> Plan:
     return Plan(toxics, kind="present")  # the close may come before a probe could tell
 
 
-class SlowParams(LatencyParams):
-    client_timeout: Duration | None = Field(None, description="the client's own timeout")
+class SlowParams(LatencyParams, kw_only=True, frozen=True):
+    client_timeout: Annotated[Duration | None, Meta(description="the client's own timeout")] = None
 
 
 def _slow_check(p: SlowParams, target: TargetSpec) -> list[str]:

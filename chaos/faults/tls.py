@@ -11,9 +11,9 @@ toxic with timeout 0), so it works with a real Toxiproxy too.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
+from msgspec import Meta
 
 from chaos.faults.base import Action, FaultEnv, FaultParams
 from chaos.spec.units import Duration
@@ -29,21 +29,29 @@ if TYPE_CHECKING:
 DEFAULT_HOSTS = ["localhost", "127.0.0.1"]
 
 
-class CertParams(FaultParams):
+class CertParams(FaultParams, frozen=True):
     via: Literal["rotate", "proxy"] = "rotate"
-    service: str | None = Field(None, description="component whose certificate is swapped")
-    proxy: str | None = Field(None, description="proxied TLS hop whose proxy presents it")
-    server_hostname: str | None = Field(None, description="name the pods verify")
-    wrong_host: str = Field(WRONG_HOST, description="tls.hostname-mismatch: the SAN used")
-    probe_timeout: Duration = Field(2.0, description="one probe handshake's timeout")
-    verify_within: Duration = Field(5.0, description="how long verify polls for the effect")
+    service: Annotated[str | None, Meta(description="component whose certificate is swapped")] = (
+        None
+    )
+    proxy: Annotated[str | None, Meta(description="proxied TLS hop whose proxy presents it")] = None
+    server_hostname: Annotated[str | None, Meta(description="name the pods verify")] = None
+    wrong_host: Annotated[str, Meta(description="tls.hostname-mismatch: the SAN used")] = WRONG_HOST
+    probe_timeout: Annotated[Duration, Meta(description="one probe handshake's timeout")] = 2.0
+    verify_within: Annotated[Duration, Meta(description="how long verify polls for the effect")] = (
+        5.0
+    )
 
 
-class StallParams(FaultParams):
-    proxy: str = Field(description="proxied TLS hop to blackhole")
+class StallParams(FaultParams, kw_only=True, frozen=True):
+    proxy: Annotated[str, Meta(description="proxied TLS hop to blackhole")]
     server_hostname: str | None = None
-    probe_timeout: Duration = Field(1.0, description="a handshake slower than this stalled")
-    verify_within: Duration = Field(5.0, description="how long verify polls for the effect")
+    probe_timeout: Annotated[Duration, Meta(description="a handshake slower than this stalled")] = (
+        1.0
+    )
+    verify_within: Annotated[Duration, Meta(description="how long verify polls for the effect")] = (
+        5.0
+    )
 
 
 def _tls_hosts(target: TargetSpec, component: str | None) -> list[str]:

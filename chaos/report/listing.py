@@ -1,5 +1,5 @@
 """`pipechaos list`: every registered plugin, imported and described (fault parameters
-come from each fault type's pydantic `Params` model)."""
+come from each fault type's `Params` record)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import types
 import typing
 from typing import Any
 
+import msgspec
+
 from chaos import registry
-from chaos.spec.units import format_duration
+from chaos.spec.units import Duration, Rate, format_duration
 
 
 def _doc(obj: Any) -> str:
@@ -17,18 +19,16 @@ def _doc(obj: Any) -> str:
     return str(text).strip().splitlines()[0] if text and str(text).strip() else ""
 
 
-def type_name(annotation: Any, metadata: list[Any] | None = None) -> str:
+def type_name(annotation: Any) -> str:
     """Readable type: `duration`, `rate`, `blackhole|refuse`, `str | None`, `list[str]`."""
-    for item in metadata or []:
-        func = getattr(getattr(item, "func", None), "__name__", "")
-        if func in ("parse_duration", "parse_rate"):
-            return str(func).removeprefix("parse_")
+    if annotation in (Duration, Rate):
+        return str(annotation.__name__).lower()
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:
         return "|".join(str(a) for a in args)
     if origin is typing.Annotated:
-        return type_name(args[0], list(args[1:]))
+        return type_name(args[0])
     if origin in (typing.Union, types.UnionType):
         return " | ".join(type_name(a) for a in args)
     if origin is not None:
@@ -50,21 +50,34 @@ def _default(value: Any) -> Any:
     return value
 
 
+def _description(annotation: Any) -> str:
+    """The `Meta(description=...)` of an Annotated field type, if any."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return ""
+    texts = [getattr(m, "description", None) for m in typing.get_args(annotation)[1:]]
+    return " ".join(" ".join(t.split()) for t in texts if t)
+
+
 def _params(model: Any) -> list[dict[str, Any]]:
+    if not (isinstance(model, type) and issubclass(model, msgspec.Struct)):
+        return []
     out = []
-    for name, info in getattr(model, "model_fields", {}).items():
-        required = info.is_required()
-        kind = type_name(info.annotation, list(info.metadata))
-        default = None if required else _default(info.get_default(call_default_factory=True))
-        if kind == "duration" and isinstance(default, (int, float)):
+    for info in msgspec.structs.fields(model):
+        required = info.required
+        kind = type_name(info.type)
+        default = None
+        if not required:
+            factory = info.default_factory
+            default = _default(info.default if factory is msgspec.NODEFAULT else factory())
+        if kind.startswith("duration") and isinstance(default, (int, float)):
             default = format_duration(float(default))
         out.append(
             {
-                "name": info.alias or name,
+                "name": info.encode_name,
                 "type": kind,
                 "required": required,
                 "default": default,
-                "description": " ".join((info.description or "").split()),
+                "description": _description(info.type),
             }
         )
     return out

@@ -10,6 +10,7 @@ from chaos.platforms.base import Platform
 from chaos.run.ledger import Entry, Ledger
 from chaos.run.plan import Occurrence, occurrence_rng
 from chaos.spec.models import TargetSpec
+from chaos.spec.structs import decode
 
 
 class FaultFailed(Exception):
@@ -25,7 +26,7 @@ def apply_occurrence(
     seed: int,
 ) -> list[Entry]:
     fault = registry.faults.get(occ.type)
-    params = fault.Params.model_validate(occ.params)
+    params = decode(fault.Params, occ.params)
     env = FaultEnv(target, platform, occurrence_rng(seed, occ.id), run_dir, occ.duration_s)
     try:
         actions = fault.actions(params, env)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.spec.models import Experiment, FaultSpec, Load
+from chaos.spec.units import format_duration
 
 MAX_OCCURRENCES = 10_000
 
@@ -42,7 +43,7 @@ class Occurrence:
 
 def fault_params(spec: FaultSpec) -> dict[str, Any]:
     """The fault type's own parameters: every key the entry's model does not define."""
-    return spec.params()
+    return dict(spec.params)
 
 
 def jitter_of(spec: FaultSpec) -> float:
@@ -89,9 +90,21 @@ def plan_json(experiment: Experiment, seed: int) -> dict[str, Any]:
         "version": 1,
         "seed": seed,
         "experiment": experiment.metadata.name,
-        "load": load.model_dump(mode="json") if isinstance(load, Load) else "none",
+        "load": load_json(load) if isinstance(load, Load) else "none",
         "window_ns": int(experiment.window_s() * 1e9),
         "occurrences": [o.to_json() for o in occurrences(experiment, seed)],
+    }
+
+
+def load_json(load: Load) -> dict[str, Any]:
+    """The load as the file wrote it: durations and rates as text."""
+    return {
+        "rate": f"{load.rate:g}/s",
+        "duration": format_duration(load.duration),
+        "ramp": format_duration(load.ramp),
+        "poison": load.poison,
+        "users": load.users,
+        "payload": load.payload,
     }
 
 

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
-
 from chaos.spec.errors import Problem, SpecError
 from chaos.spec.models import API_VERSION, Experiment, TargetSpec
-from chaos.spec.pydantic_errors import problems
+from chaos.spec.struct_errors import problems
+from chaos.spec.structs import Strict, ValidationError, decode
 from chaos.spec.yamlsafe import Located, load_text
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Strict)
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class Loaded:
 
     path: Path
     source: Located
-    model: BaseModel
+    model: Strict
 
 
 _LAST: list[tuple[str, bytes, Located]] = []  # the last file parsed (kind_of, then check)
@@ -61,7 +60,7 @@ def parse(located: Located, model: type[M], kind: str) -> M:
                 [Problem(located.file, msg, key, pos[0] if pos else None, pos[1] if pos else None)]
             )
     try:
-        return model.model_validate(data)
+        return decode(model, data)
     except ValidationError as exc:
         raise SpecError(problems(located, exc, model)) from None
 

@@ -2,26 +2,29 @@
 
 Fault parameters, invariant parameters and plugin settings are open here and validated
 by the plugin that owns them (its `Params` model or `validate`), so a plugin package can
-add fields without touching the core.
+add fields without touching the core. A fault or invariant entry's own keys are decoded
+here; `prepare` moves every other key into its `params` map first.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from msgspec import Meta, field
 
+from chaos.spec.structs import Strict
 from chaos.spec.units import Duration, Rate
 
 API_VERSION = "pipechaos/v1"
+Name = Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-_.]*$")]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _doc(text: str) -> Meta:
+    return Meta(description=text)
 
 
-class Metadata(Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-_.]*$")
+class Metadata(Strict, frozen=True):
+    name: Name
     description: str = ""
     tags: list[str] = []
 
@@ -29,82 +32,98 @@ class Metadata(Strict):
 # ---------------------------------------------------------------- experiment
 
 
-class Load(Strict):
+class Load(Strict, frozen=True):
     rate: Rate
     duration: Duration
     ramp: Duration = 0.0
-    poison: float = Field(0.0, ge=0.0, le=1.0)
-    users: int = Field(1, ge=1, le=64, description="load processes (Locust workers)")
-    payload: dict[str, Any] = Field(default_factory=dict, description="publisher payload options")
+    poison: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
+    users: Annotated[int, Meta(ge=1, le=64), _doc("load processes (Locust workers)")] = 1
+    payload: Annotated[dict[str, Any], _doc("publisher payload options")] = {}
 
 
-class ProbeCheck(Strict):
+class ProbeCheck(Strict, frozen=True):
     """A steady-state check: the probe's value must satisfy every bound given."""
 
     probe: str
     min: float | None = None
     max: float | None = None
     equals: float | None = None
-    timeout: Duration = Field(10.0, description="keep polling until met or this long")
+    timeout: Annotated[Duration, _doc("keep polling until met or this long")] = 10.0
 
 
-class FaultSpec(BaseModel):
-    """One fault entry; keys beyond these are the fault type's parameters."""
+def _split(entry: Any, own: tuple[str, ...]) -> Any:
+    """{own keys..., params: {every other key}}; anything but a mapping is left to fail."""
+    if not isinstance(entry, dict):
+        return entry
+    out = {k: v for k, v in entry.items() if k in own}
+    out["params"] = {k: v for k, v in entry.items() if k not in own}
+    return out
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+
+class FaultSpec(Strict, kw_only=True, frozen=True):
+    """One fault entry; its other keys are the fault type's parameters."""
+
     type: str
     at: Duration
     duration: Duration | None = None
     every: Duration | None = None
     until: Duration | None = None
-    start_jitter: Duration | None = Field(
-        None, description="delay each occurrence by a seeded random amount in [0, start_jitter)"
-    )
+    start_jitter: Annotated[
+        Duration | None,
+        _doc("delay each occurrence by a seeded random amount in [0, start_jitter)"),
+    ] = None
+    params: dict[str, Any] = {}
 
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+    OWN = ("type", "at", "duration", "every", "until", "start_jitter")
+
+    @classmethod
+    def prepare(cls, data: Any) -> Any:
+        return _split(data, cls.OWN)
 
 
-class InvariantSpec(BaseModel):
-    """One invariant: `check` is the checker; other keys are its parameters."""
+class InvariantSpec(Strict, kw_only=True, frozen=True):
+    """One invariant: `check` is the checker; its other keys are the check's parameters."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
     check: str
     name: str | None = None
+    params: dict[str, Any] = {}
 
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+    OWN = ("check", "name")
+
+    @classmethod
+    def prepare(cls, data: Any) -> Any:
+        """`delivery` is short for `{check: delivery}`."""
+        return _split({"check": data} if isinstance(data, str) else data, cls.OWN)
 
     @property
     def verdict_name(self) -> str:
         return self.name or self.check
 
 
-class AbortCondition(Strict):
+class AbortCondition(Strict, frozen=True):
     probe: str
     above: float | None = None
     below: float | None = None
-    for_: Duration = Field(0.0, alias="for")
+    for_: Duration = field(default=0.0, name="for")
 
-    @model_validator(mode="after")
-    def _one_bound(self) -> AbortCondition:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if (self.above is None) == (self.below is None):
             raise ValueError("give exactly one of above or below")
-        return self
 
 
-class Timing(Strict):
+class Timing(Strict, frozen=True):
     drain_timeout: Duration = 30.0
     duration: Duration | None = None
     sample_interval: Duration = 0.5
 
 
-class Safety(Strict):
+class Safety(Strict, frozen=True):
     allowed_namespaces: list[str] = []
-    max_pods: int | None = Field(None, ge=1)
+    max_pods: Annotated[int, Meta(ge=1)] | None = None
 
 
-class Experiment(Strict):
+class Experiment(Strict, frozen=True):
     apiVersion: Literal["pipechaos/v1"]
     kind: Literal["Experiment"]
     metadata: Metadata
@@ -114,18 +133,18 @@ class Experiment(Strict):
     faults: list[FaultSpec] = []
     invariants: list[InvariantSpec] = []
     abort_when: list[AbortCondition] = []
-    timing: Timing = Timing()
-    safety: Safety = Safety()
+    timing: Timing = field(default_factory=Timing)
+    safety: Safety = field(default_factory=Safety)
 
-    @model_validator(mode="before")
     @classmethod
-    def _bare_invariants(cls, data: Any) -> Any:
-        """`- delivery` is short for `- {check: delivery}`."""
-        if isinstance(data, dict) and isinstance(data.get("invariants"), list):
-            data = dict(data)
-            data["invariants"] = [
-                {"check": i} if isinstance(i, str) else i for i in data["invariants"]
-            ]
+    def prepare(cls, data: Any) -> Any:
+        """Fault and invariant entries get their open `params` maps."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key, entry in (("faults", FaultSpec), ("invariants", InvariantSpec)):
+            if isinstance(data.get(key), list):
+                data[key] = [entry.prepare(item) for item in data[key]]
         return data
 
     def window_s(self) -> float:
@@ -138,35 +157,35 @@ class Experiment(Strict):
 # ---------------------------------------------------------------- target
 
 
-class Platform(Strict):
+class Platform(Strict, frozen=True):
     type: str = "local"
     settings: dict[str, Any] = {}
 
 
-class Ready(Strict):
+class Ready(Strict, frozen=True):
     tcp: str | None = None  # a named port
     http: str | None = None  # a named port
     path: str = "/healthz"
     timeout: Duration = 20.0
 
 
-class Restart(Strict):
+class Restart(Strict, frozen=True):
     policy: Literal["always", "never"] = "always"
     backoff: Duration = 0.2
     max_backoff: Duration = 5.0
 
 
-class TlsServing(Strict):
+class TlsServing(Strict, frozen=True):
     """A component serving TLS: the platform gives it a certificate from a per-deployment CA."""
 
     port: str  # the named port that speaks TLS
-    hosts: list[str] = ["localhost", "127.0.0.1"]
+    hosts: list[str] = field(default_factory=lambda: ["localhost", "127.0.0.1"])
 
 
-class Component(Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+class Component(Strict, kw_only=True, frozen=True):
+    name: Annotated[str, Meta(pattern=r"^[a-z0-9][a-z0-9-]*$")]
     labels: dict[str, str] = {}
-    replicas: int = Field(1, ge=0, le=64)
+    replicas: Annotated[int, Meta(ge=0, le=64)] = 1
     command: list[str] = []
     image: str | None = None  # Kubernetes platform (later)
     ports: list[str] = []
@@ -174,39 +193,39 @@ class Component(Strict):
     settings: dict[str, Any] = {}
     env: dict[str, str] = {}
     tls: TlsServing | None = None
-    restart: Restart = Restart()
+    restart: Restart = field(default_factory=Restart)
 
 
-class ProxySpec(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9-_.]*$")
+class ProxySpec(Strict, kw_only=True, frozen=True):
+    name: Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9-_.]*$")]
     listen: str = "auto"  # "auto" = a free loopback port
     upstream: str
 
 
-class ProxyServerUrl(Strict):
-    url: str = Field(pattern=r"^https?://")
+class ProxyServerUrl(Strict, frozen=True):
+    url: Annotated[str, Meta(pattern=r"^https?://")]
 
 
-class PluginRef(Strict):
+class PluginRef(Strict, frozen=True):
     type: str
     settings: dict[str, Any] = {}
 
 
-class ProbeSettings(Strict):
+class ProbeSettings(Strict, frozen=True):
     settings: dict[str, Any] = {}
 
 
-class TargetSpec(Strict):
+class TargetSpec(Strict, frozen=True):
     apiVersion: Literal["pipechaos/v1"]
     kind: Literal["Target"]
     metadata: Metadata
-    platform: Platform = Platform()
+    platform: Platform = field(default_factory=Platform)
     proxy_server: Literal["embedded"] | ProxyServerUrl = "embedded"
     components: list[Component] = []
     proxies: list[ProxySpec] = []
     publisher: PluginRef | None = None
     observer: PluginRef | None = None
-    probes: ProbeSettings = ProbeSettings()
+    probes: ProbeSettings = field(default_factory=ProbeSettings)
     bug: str | None = None
 
     def component(self, name: str) -> Component | None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
 from chaos import registry
 from chaos.spec.errors import Problem, path_text
 from chaos.spec.models import Experiment, TargetSpec
-from chaos.spec.pydantic_errors import problems as pyd_problems
+from chaos.spec.struct_errors import problems as struct_problems
+from chaos.spec.structs import ValidationError, decode
 from chaos.spec.yamlsafe import Located, Path
 
 _REF = re.compile(r"\$\{([a-z_]+)(?::((?:[^{}]|\{index\})*))?\}")
@@ -169,7 +168,7 @@ def check_experiment(
             continue
         try:
             check = registry.checks.get(inv.check)
-            for msg in check.validate(inv.params()):
+            for msg in check.validate(inv.params):
                 _add_field_first(out, base, msg)
         except registry.RegistryError as exc:
             out.add(base, str(exc))
@@ -183,11 +182,10 @@ def check_experiment(
 def _fault_params(
     out: _Out, fault: Any, params: dict[str, Any], base: Path, target: TargetSpec | None
 ) -> None:
-    model: type[BaseModel] = fault.Params
     try:
-        parsed = model.model_validate(params)
+        parsed = decode(fault.Params, params)
     except ValidationError as exc:
-        for p in pyd_problems(out.located, exc, model, prefix=base):
+        for p in struct_problems(out.located, exc, fault.Params, prefix=base):
             out.items.append(p)
         return
     if target is None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
-
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from typing import TYPE_CHECKING, Any
 
 _DURATION = re.compile(r"^\s*((?:\d+(?:\.\d+)?\s*(?:ms|s|m|h)\s*)+)$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)")
@@ -40,18 +38,24 @@ def format_duration(seconds: float) -> str:
 
 
 def _show(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    """The value as the file wrote it (YAML spellings: null, true)."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    return repr(value)
 
 
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "examples": ["30s"]}),
-]
-Rate = Annotated[
-    float,
-    BeforeValidator(parse_rate),
-    PlainSerializer(lambda r: f"{r:g}/s", return_type=str),
-    WithJsonSchema({"type": "string", "pattern": _RATE.pattern, "examples": ["200/s"]}),
-]
+DURATION_PATTERN = _DURATION.pattern
+RATE_PATTERN = _RATE.pattern
+
+if TYPE_CHECKING:
+    Duration = float
+    Rate = float
+else:
+
+    class Duration(float):
+        """Seconds, written as text like `30s` in files (parsed by `parse_duration`)."""
+
+    class Rate(float):
+        """Events per second, written as text like `200/s` in files (`parse_rate`)."""

@@ -11,6 +11,7 @@ import pytest
 from chaos.checks.runner import load_run, run_checks
 from chaos.load.history import HistoryWriter
 from chaos.spec.models import InvariantSpec
+from chaos.spec.structs import decode
 from tests.checks.builders import T0, S, Scenario, observations_json, write_timeseries
 
 ALL = ["delivery", "effects", "saga", "dlq", "latency", "recovery"]
@@ -70,7 +71,7 @@ def run_dir(tmp_path: Path) -> Path:
 
 
 def specs(*items: str | dict[str, object]) -> list[InvariantSpec]:
-    return [InvariantSpec(check=i) if isinstance(i, str) else InvariantSpec(**i) for i in items]
+    return [decode(InvariantSpec, i) for i in items]
 
 
 def test_healthy_run_passes_every_check(run_dir: Path) -> None:

@@ -23,6 +23,7 @@ from chaos.platforms.local import LocalPlatform
 from chaos.proxy.client import ToxiproxyClient
 from chaos.publishers.redis_stream import RedisStreamPublisher
 from chaos.spec.loader import load_target
+from chaos.spec.structs import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 2000
@@ -72,12 +73,12 @@ def faults(platform: LocalPlatform, log: list[str], errors: list[BaseException])
         env = FaultEnv(platform.target, platform, rng, platform.run_dir, None)
         consumers = {"app": "consumer"}
         time.sleep(1.0)
-        (kill,) = KILL.actions(KILL.Params.model_validate({"selector": consumers}), env)
+        (kill,) = KILL.actions(decode(KILL.Params, {"selector": consumers}), env)
         kill.apply()
         kill.verify()
         log.append(kill.describe())
 
-        (pause,) = PAUSE.actions(PAUSE.Params.model_validate({"selector": consumers}), env)
+        (pause,) = PAUSE.actions(decode(PAUSE.Params, {"selector": consumers}), env)
         pause.apply()
         pause.verify()
         time.sleep(3.5)  # reclaim_idle is 2s: its in-flight entries get reclaimed
@@ -92,7 +93,7 @@ def faults(platform: LocalPlatform, log: list[str], errors: list[BaseException])
             proxies.update_proxy(victim, enabled=True)
         log.append(f"partitioned {victim} for 5s")
 
-        (kill2,) = KILL.actions(KILL.Params.model_validate({"selector": consumers}), env)
+        (kill2,) = KILL.actions(decode(KILL.Params, {"selector": consumers}), env)
         kill2.apply()
         kill2.verify()
         log.append(kill2.describe())

@@ -12,6 +12,7 @@ import pytest
 from chaos.platforms.base import Pod
 from chaos.platforms.local import LocalPlatform
 from chaos.spec.models import TargetSpec
+from chaos.spec.structs import decode
 
 APP = str(Path(__file__).with_name("podapp.py"))
 
@@ -32,7 +33,7 @@ def component(name: str, replicas: int = 1, **extra: Any) -> dict[str, Any]:
 
 
 def target(*components: dict[str, Any], **extra: Any) -> TargetSpec:
-    return TargetSpec.model_validate(
+    return decode(TargetSpec,
         {"apiVersion": "pipechaos/v1", "kind": "Target", "metadata": {"name": "t"},
          "components": list(components), **extra}
     )

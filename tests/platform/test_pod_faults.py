@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -9,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from chaos.faults.base import FaultEnv, FaultNotEffective
 from chaos.faults.pod import CRASH, KILL, PAUSE, choose
@@ -18,6 +18,7 @@ from chaos.platforms.local import LocalPlatform
 from chaos.probes.base import ProbeEnv, ProbeError
 from chaos.probes.pods import PODS_READY
 from chaos.spec.models import TargetSpec
+from chaos.spec.structs import ValidationError, decode
 from tests.platform.conftest import alive, component, proc_state, target
 
 Start = Callable[..., LocalPlatform]
@@ -39,10 +40,10 @@ def ready(platform: LocalPlatform) -> float:
 
 def test_validate_selectors_modes_and_ports() -> None:
     t = spec()
-    ok = KILL.Params.model_validate({"selector": {"app": "consumer"}, "mode": "fixed", "value": 2})
+    ok = decode(KILL.Params, {"selector": {"app": "consumer"}, "mode": "fixed", "value": 2})
     assert KILL.validate(ok, t) == []
-    assert KILL.validate(KILL.Params.model_validate({"selector": {"component": "broker"}}), t) == []
-    bad = KILL.Params.model_validate({"selector": {"app": "nope"}})
+    assert KILL.validate(decode(KILL.Params, {"selector": {"component": "broker"}}), t) == []
+    bad = decode(KILL.Params, {"selector": {"app": "nope"}})
     (error,) = KILL.validate(bad, t)
     assert error.startswith("selector: {'app': 'nope'} matches no component")
     for params, message in [
@@ -54,18 +55,18 @@ def test_validate_selectors_modes_and_ports() -> None:
         ({"selector": {"app": "c"}, "colour": "red"}, "colour"),
     ]:
         with pytest.raises(ValidationError, match=message):
-            KILL.Params.model_validate(params)
-    crash = CRASH.Params.model_validate(
+            decode(KILL.Params, params)
+    crash = decode(CRASH.Params,
         {"selector": {"app": "broker"}, "point": "after-ack", "port": "redis"})
     assert CRASH.validate(crash, t) == [
         "port: component 'broker' has no port 'redis' (crash points need its admin API)"]
     with pytest.raises(ValidationError, match="point"):
-        CRASH.Params.model_validate({"selector": {"app": "c"}, "point": "sometime"})
+        decode(CRASH.Params, {"selector": {"app": "c"}, "point": "sometime"})
 
 
 def test_choose_is_seeded_and_honours_modes() -> None:
     pods = [Pod(name=f"c-{i}-abcd", component="c", index=i) for i in range(10)]
-    params = KILL.Params.model_validate
+    params = functools.partial(decode, KILL.Params)
     one = params({"selector": {"a": "b"}})
     backwards = list(reversed(pods))
     assert choose(pods, one, random.Random(3)) == choose(backwards, one, random.Random(3))
@@ -84,7 +85,7 @@ def test_choose_is_seeded_and_honours_modes() -> None:
 def test_kill_apply_verify_revert_and_probe(start: Start) -> None:
     platform = start(spec())
     assert ready(platform) == 4
-    params = KILL.Params.model_validate({"selector": {"app": "consumer"}, "mode": "fixed",
+    params = decode(KILL.Params, {"selector": {"app": "consumer"}, "mode": "fixed",
                                          "value": 2})
     actions = KILL.actions(params, env(platform))
     again = KILL.actions(params, env(platform))
@@ -108,7 +109,7 @@ def test_kill_apply_verify_revert_and_probe(start: Start) -> None:
 
 def test_kill_term_with_grace_on_the_broker(start: Start) -> None:
     platform = start(spec())
-    params = KILL.Params.model_validate(
+    params = decode(KILL.Params,
         {"selector": {"tier": "data"}, "signal": "TERM", "grace": "2s"})
     (action,) = KILL.actions(params, env(platform))
     assert "SIGTERM" in action.describe()
@@ -120,7 +121,7 @@ def test_kill_term_with_grace_on_the_broker(start: Start) -> None:
 def test_kill_verify_fails_when_no_replacement(start: Start) -> None:
     platform = start(target(component("w", restart={"policy": "always", "backoff": "5s",
                                                     "max_backoff": "5s"})))
-    params = KILL.Params.model_validate({"selector": {"app": "w"}, "timeout": "500ms"})
+    params = decode(KILL.Params, {"selector": {"app": "w"}, "timeout": "500ms"})
     (action,) = KILL.actions(params, env(platform))
     action.apply()
     with pytest.raises(FaultNotEffective, match="no ready replacement"):
@@ -129,14 +130,14 @@ def test_kill_verify_fails_when_no_replacement(start: Start) -> None:
 
 def test_no_live_victim_is_a_clear_error(start: Start) -> None:
     platform = start(target(component("w")))
-    params = PAUSE.Params.model_validate({"selector": {"app": "other"}})
+    params = decode(PAUSE.Params, {"selector": {"app": "other"}})
     with pytest.raises(FaultNotEffective, match="matches no live pod"):
         PAUSE.actions(params, env(platform))
 
 
 def test_pause_apply_verify_revert(start: Start) -> None:
     platform = start(spec())
-    params = PAUSE.Params.model_validate({"selector": {"app": "consumer"}, "mode": "one"})
+    params = decode(PAUSE.Params, {"selector": {"app": "consumer"}, "mode": "one"})
     (action,) = PAUSE.actions(params, env(platform, duration=1.0))
     pid = action.record()["pid"]
     with pytest.raises(FaultNotEffective, match="is not stopped"):
@@ -154,7 +155,7 @@ def test_pause_apply_verify_revert(start: Start) -> None:
 
 def test_pause_restored_from_record_resumes_after_a_crash(start: Start) -> None:
     platform = start(spec())
-    params = PAUSE.Params.model_validate({"selector": {"tier": "data"}})
+    params = decode(PAUSE.Params, {"selector": {"tier": "data"}})
     (action,) = PAUSE.actions(params, env(platform))
     action.apply()
     action.verify()
@@ -170,7 +171,7 @@ def test_pause_restored_from_record_resumes_after_a_crash(start: Start) -> None:
 
 def test_crash_point_kills_the_armed_pod_and_it_comes_back(start: Start) -> None:
     platform = start(spec())
-    params = CRASH.Params.model_validate(
+    params = decode(CRASH.Params,
         {"selector": {"app": "consumer"}, "point": "after-effects-before-ack", "mode": "all"})
     actions = CRASH.actions(params, env(platform))
     assert len(actions) == 3
@@ -192,7 +193,7 @@ def test_crash_point_kills_the_armed_pod_and_it_comes_back(start: Start) -> None
 def test_crash_without_admin_api_is_not_effective(start: Start, tmp_path: Path) -> None:
     platform = start(target(component("plain", ports=["port"], ready={"tcp": "port"},
                                       settings={"mode": "tcp"})))
-    params = CRASH.Params.model_validate(
+    params = decode(CRASH.Params,
         {"selector": {"app": "plain"}, "point": "after-ack", "port": "port"})
     (action,) = CRASH.actions(params, env(platform))
     with pytest.raises(FaultNotEffective, match="cannot arm"):

@@ -23,6 +23,7 @@ from chaos.faults.base import FaultEnv, FaultNotEffective
 from chaos.faults.proxied import ProxiedFault, ToxicAction
 from chaos.proxy.client import ToxiproxyClient
 from chaos.spec.models import TargetSpec
+from chaos.spec.structs import decode
 from tests.proxy.conftest import Server
 from tests.proxy.upstreams import Upstream, connect, free_port, read_all, rtt
 
@@ -75,14 +76,14 @@ def world(ours: ToxiproxyClient, embedded: Server, echo_up: Upstream,
 
 
 def target(names: list[str]) -> TargetSpec:
-    return TargetSpec.model_validate({
+    return decode(TargetSpec, {
         "apiVersion": "pipechaos/v1", "kind": "Target", "metadata": {"name": "t"},
         "proxies": [{"name": n, "upstream": "127.0.0.1:1"} for n in names]})
 
 
 def actions(fault: ProxiedFault, params: dict[str, Any], api: str,
             tmp: Path, seed: int = 1) -> list[ToxicAction]:
-    p = fault.Params.model_validate(params)
+    p = decode(fault.Params, params)
     t = target(["c-0", "c-1", "e", "dead"])
     assert fault.validate(p, t) == []
     env = FaultEnv(t, ApiPlatform(api), random.Random(seed), tmp, 1.0)  # type: ignore[arg-type]
@@ -237,7 +238,7 @@ def test_validate_reports_semantic_errors() -> None:
     t = target(["c-0", "c-1"])
 
     def errs(fault: ProxiedFault, params: dict[str, Any]) -> list[str]:
-        return fault.validate(fault.Params.model_validate(params), t)
+        return fault.validate(decode(fault.Params, params), t)
 
     assert errs(network.LATENCY, {"proxy": "nope", "latency": "1s"}) == [
         "proxy: no proxy named 'nope' in target (known: c-0, c-1)"]
@@ -255,7 +256,7 @@ def test_validate_reports_semantic_errors() -> None:
         (network.LATENCY, {"proxy": "c-0", "latency": "1s", "bogus": 1}),
     ]:
         with pytest.raises(ValueError):
-            fault.Params.model_validate(params)
+            decode(fault.Params, params)
 
 
 def test_toxic_names_are_unique_per_occurrence(embedded: Server, world: dict[str, str],

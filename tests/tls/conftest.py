@@ -23,6 +23,7 @@ import pytest
 from chaos.faults.base import FaultEnv
 from chaos.platforms.base import CertificateSwap
 from chaos.spec.models import TargetSpec
+from chaos.spec.structs import decode
 from chaos.tls.certs import make_ca, make_server_cert
 from chaos.tls.handshake import ProbeTarget, wait_for
 
@@ -166,7 +167,7 @@ class RotatingPlatform:
 def target(
     proxies: list[dict[str, Any]] | None = None, proxy_server: Any = "embedded"
 ) -> TargetSpec:
-    return TargetSpec.model_validate({
+    return decode(TargetSpec, {
         "apiVersion": "pipechaos/v1", "kind": "Target", "metadata": {"name": "tls-test"},
         "proxy_server": proxy_server,
         "components": [

@@ -17,6 +17,7 @@ from chaos.faults import tls
 from chaos.faults.base import FaultEnv
 from chaos.platforms.local import LocalPlatform
 from chaos.spec.models import TargetSpec
+from chaos.spec.structs import decode
 from chaos.tls.ca import ca_file
 from chaos.tls.handshake import ProbeTarget, probe_handshake
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def spec() -> TargetSpec:
-    return TargetSpec.model_validate({
+    return decode(TargetSpec, {
         "apiVersion": "pipechaos/v1", "kind": "Target", "metadata": {"name": "tls-local"},
         "platform": {"type": "local", "settings": {"root": str(ROOT)}},
         "components": [{
@@ -66,7 +67,7 @@ def test_cert_fault_on_local_platform(
     fault: tls.CertFault, via: str, platform: LocalPlatform
 ) -> None:
     where = {"service": "payment"} if via == "rotate" else {"proxy": "consumer-payment"}
-    params = fault.Params.model_validate({"via": via, **where})
+    params = decode(fault.Params, {"via": via, **where})
     assert fault.validate(params, platform.target) == []
     (action,) = fault.actions(params, fault_env(platform))
     pid_before = platform.pods({"app": "payment"})[0].pid
@@ -85,7 +86,7 @@ def test_cert_fault_on_local_platform(
 
 
 def test_rollback_of_a_local_rotation_from_the_record(platform: LocalPlatform) -> None:
-    params = tls.EXPIRED_CERT.Params.model_validate({"via": "rotate", "service": "payment"})
+    params = decode(tls.EXPIRED_CERT.Params, {"via": "rotate", "service": "payment"})
     (action,) = tls.EXPIRED_CERT.actions(params, fault_env(platform))
     action.apply()
     action.verify()
@@ -97,7 +98,7 @@ def test_rollback_of_a_local_rotation_from_the_record(platform: LocalPlatform) -
 
 
 def test_handshake_stall_on_local_platform(platform: LocalPlatform) -> None:
-    params = tls.HANDSHAKE_STALL.Params.model_validate(
+    params = decode(tls.HANDSHAKE_STALL.Params,
         {"proxy": "consumer-payment", "probe_timeout": "500ms"}
     )
     (action,) = tls.HANDSHAKE_STALL.actions(params, fault_env(platform))

@@ -18,6 +18,7 @@ import pytest
 from chaos.faults import tls
 from chaos.faults.base import FaultNotEffective
 from chaos.platforms.base import PlatformError
+from chaos.spec.structs import decode
 from chaos.tls import toxics_api
 from chaos.tls.actions import ToxicAction
 from chaos.tls.handshake import probe_handshake
@@ -107,7 +108,7 @@ def clean(world: World) -> Iterator[World]:
 def plan(fault: tls.CertFault | tls.HandshakeStall, params: dict[str, object], ca: Ca,
          pod: HttpsPod, proxy: Proxy) -> ToxicAction:
     spec = target()
-    model = fault.Params.model_validate(params)
+    model = decode(fault.Params, params)
     assert fault.validate(model, spec) == []
     platform = RotatingPlatform(pod, {"consumer-payment": proxy.listen}, proxy.api)
     (action,) = fault.actions(model, env(spec, platform, ca.run_dir))

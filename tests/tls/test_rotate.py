@@ -11,6 +11,7 @@ import pytest
 from chaos.faults import tls
 from chaos.faults.base import FaultNotEffective
 from chaos.platforms.base import CertificateSwap
+from chaos.spec.structs import decode
 from chaos.tls.actions import RevertNotEffective, RotateAction
 from chaos.tls.handshake import probe_handshake, wait_for
 from tests.tls.conftest import Ca, HttpsPod, RotatingPlatform, env, good_probe, target
@@ -25,7 +26,7 @@ CASES = [
 
 def plan(fault: tls.CertFault, ca: Ca, platform: RotatingPlatform) -> RotateAction:
     spec = target()
-    params = fault.Params.model_validate({"via": "rotate", "service": "payment"})
+    params = decode(fault.Params, {"via": "rotate", "service": "payment"})
     assert fault.validate(params, spec) == []
     (action,) = fault.actions(params, env(spec, platform, ca.run_dir))
     assert isinstance(action, RotateAction)

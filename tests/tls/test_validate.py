@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography import x509
-from pydantic import ValidationError
 
 from chaos.faults import tls
+from chaos.spec.structs import ValidationError, decode
 from chaos.tls import handshake
 from chaos.tls.bad import WRONG_HOST, BadKind, make_bad_cert
 from chaos.tls.ca import CaNotFound, read_ca
@@ -21,7 +21,7 @@ from tests.tls.conftest import Ca, free_port, target
 
 def errors(fault: tls.CertFault | tls.HandshakeStall, params: dict[str, object],
            **target_kw: object) -> list[str]:
-    return fault.validate(fault.Params.model_validate(params), target(**target_kw))  # type: ignore[arg-type]
+    return fault.validate(decode(fault.Params, params), target(**target_kw))  # type: ignore[arg-type]
 
 
 def test_rotate_needs_a_tls_service() -> None:
@@ -53,17 +53,17 @@ def test_handshake_stall_works_with_a_real_toxiproxy() -> None:
     assert errors(tls.HANDSHAKE_STALL, params, proxy_server={"url": "http://127.0.0.1:8474"}) == []
     assert errors(tls.HANDSHAKE_STALL, {"proxy": "nope"})[0].startswith("proxy: no proxy")
     with pytest.raises(ValidationError):
-        tls.HANDSHAKE_STALL.Params.model_validate({})
+        decode(tls.HANDSHAKE_STALL.Params, {})
 
 
 def test_params_are_strict() -> None:
     with pytest.raises(ValidationError):
-        tls.EXPIRED_CERT.Params.model_validate({"via": "sideways", "service": "payment"})
+        decode(tls.EXPIRED_CERT.Params, {"via": "sideways", "service": "payment"})
     with pytest.raises(ValidationError):
-        tls.EXPIRED_CERT.Params.model_validate({"service": "payment", "bogus": 1})
+        decode(tls.EXPIRED_CERT.Params, {"service": "payment", "bogus": 1})
     with pytest.raises(ValidationError):
-        tls.EXPIRED_CERT.Params.model_validate({"service": "payment", "probe_timeout": 2})
-    p = tls.EXPIRED_CERT.Params.model_validate({"service": "payment", "probe_timeout": "500ms"})
+        decode(tls.EXPIRED_CERT.Params, {"service": "payment", "probe_timeout": 2})
+    p = decode(tls.EXPIRED_CERT.Params, {"service": "payment", "probe_timeout": "500ms"})
     assert p.probe_timeout == 0.5  # type: ignore[attr-defined]
 
 

@@ -62,7 +62,7 @@ class MarkerAction:
         self.path.unlink(missing_ok=True)
 
 
-class MarkerParams(FaultParams):
+class MarkerParams(FaultParams, frozen=True):
     dir: str
     count: int = 1
     fail_apply: bool = False
