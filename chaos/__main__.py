@@ -1,5 +1,5 @@
 """`python -m chaos` is `pipechaos`."""
 
-from chaos.cli import main
+from chaos.cli import console
 
-raise SystemExit(main())
+console()

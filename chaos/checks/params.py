@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from chaos.spec.units import parse_duration
 
@@ -22,8 +23,7 @@ def show(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-@dataclass(frozen=True)
-class Bound:
+class Bound(msgspec.Struct, frozen=True):
     """An upper bound: `seconds` absolute, or `factor` x the baseline value plus `plus`."""
 
     seconds: float | None = None

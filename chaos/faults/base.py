@@ -7,14 +7,16 @@ URLs, pids, file paths, toxic names.
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
 
 from chaos.spec.structs import Strict
 
 if TYPE_CHECKING:
+    import random
+
     from chaos.platforms.base import Platform
     from chaos.spec.models import TargetSpec
 
@@ -28,8 +30,7 @@ class FaultParams(Strict, frozen=True):
     Checks across fields go in `__post_init__` (call the parent's), raising ValueError."""
 
 
-@dataclass
-class FaultEnv:
+class FaultEnv(msgspec.Struct):
     """What a fault may use when its occurrence starts."""
 
     target: TargetSpec

@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import random
-import signal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from msgspec import Meta
@@ -21,6 +19,8 @@ from chaos.platforms.base import PlatformError, Pod
 from chaos.spec.units import Duration
 
 if TYPE_CHECKING:
+    import random
+
     from chaos.platforms.base import Platform
     from chaos.spec.models import Component, TargetSpec
 
@@ -203,12 +203,14 @@ class PauseAction:
             with contextlib.suppress(PlatformError):
                 self.platform.resume(self.pod)
                 return
+        from signal import SIGCONT  # here: `validate` imports this module, not signals
+
         pid = self.pod.pid
         if pid is not None and process_state(pid) in ("T", "t"):
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGCONT)
+                os.killpg(pid, SIGCONT)
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGCONT)
+                os.kill(pid, SIGCONT)
 
 
 class CrashAction:

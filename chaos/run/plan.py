@@ -7,24 +7,26 @@ The optional `start_jitter` delays each occurrence by a seeded random amount in
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from chaos.spec.models import Experiment, FaultSpec, Load
 from chaos.spec.units import format_duration
 
 MAX_OCCURRENCES = 10_000
 
+if TYPE_CHECKING:
+    import random
 
-@dataclass(frozen=True)
-class Occurrence:
+
+class Occurrence(msgspec.Struct, frozen=True):
     id: str  # f<fault index>.<repeat index>, e.g. "f0.1"
     fault: int
     type: str
     at_s: float
     until_s: float | None  # None: instant fault
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = msgspec.field(default_factory=dict)
 
     @property
     def duration_s(self) -> float | None:
@@ -71,7 +73,7 @@ def occurrences(experiment: Experiment, seed: int) -> list[Occurrence]:
         jitter = jitter_of(spec)
         for k, start in enumerate(starts(spec, window)):
             occ_id = f"f{i}.{k}"
-            at = start + (random.Random(f"{seed}:{occ_id}:at").uniform(0, jitter) if jitter else 0)
+            at = start + (occurrence_rng(seed, f"{occ_id}:at").uniform(0, jitter) if jitter else 0)
             until = at + spec.duration if spec.duration else None
             out.append(Occurrence(occ_id, i, spec.type, at, until, fault_params(spec)))
     out.sort(key=lambda o: (o.at_s, o.fault, o.id))
@@ -80,6 +82,8 @@ def occurrences(experiment: Experiment, seed: int) -> list[Occurrence]:
 
 def occurrence_rng(seed: int, occurrence_id: str) -> random.Random:
     """The rng a fault uses to pick victims for one occurrence (replayable)."""
+    import random  # here: `validate` imports this module and needs no randomness
+
     return random.Random(f"{seed}:{occurrence_id}")
 
 
@@ -109,4 +113,6 @@ def load_json(load: Load) -> dict[str, Any]:
 
 
 def new_seed() -> int:
+    import random
+
     return random.SystemRandom().randrange(1, 2**31)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+import msgspec
 
 from chaos.spec.errors import Problem, SpecError
 from chaos.spec.models import API_VERSION, Experiment, TargetSpec
@@ -15,8 +16,7 @@ from chaos.spec.yamlsafe import Located, load_text
 M = TypeVar("M", bound=Strict)
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(msgspec.Struct, frozen=True):
     """A parsed file: the model plus its located source (for semantic error positions)."""
 
     path: Path

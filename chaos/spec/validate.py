@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from chaos.spec.errors import Problem, SpecError
 from chaos.spec.loader import parse, read_located, resolve_target_path
@@ -12,8 +13,7 @@ from chaos.spec.models import Experiment, TargetSpec
 from chaos.spec.yamlsafe import Located
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(msgspec.Struct, frozen=True):
     path: Path
     experiment: Experiment
     located: Located

@@ -8,8 +8,9 @@ as ruamel.yaml did before): `yes`/`on` stay text, `0777` is 777, `1:30` is text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from chaos.spec.errors import SpecError, path_text
 
@@ -61,14 +62,13 @@ _CORE_SCHEMA = [
 _LOADER: Any = None  # the loader class, built on first use (importing yaml costs start-up)
 
 
-@dataclass
-class Located:
+class Located(msgspec.Struct):
     """Plain data (dict/list/str/int/float/bool/None) and the source position of each path."""
 
     file: str
     data: Any
-    value_at: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    key_at: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    value_at: dict[Path, tuple[int, int]] = msgspec.field(default_factory=dict)
+    key_at: dict[Path, tuple[int, int]] = msgspec.field(default_factory=dict)
 
     def where(self, path: Path, key: bool = False) -> tuple[int, int] | None:
         """Position of the deepest known prefix of `path` (1-based line, column)."""

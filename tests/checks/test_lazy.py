@@ -18,7 +18,9 @@ from chaos.checks.specs import DELIVERY
 from tests.checks.test_runner import ALL
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAVY = {"numpy", "hdrh", "httpx", "locust", "gevent", "kubernetes", "matplotlib"}
+HEAVY = {
+    "numpy", "hdrh", "httpx", "locust", "gevent", "kubernetes", "matplotlib", "pydantic", "ruamel",
+}
 VALIDATE_AND_LIST = """
 import json, sys
 from chaos.cli import main

@@ -20,6 +20,7 @@ from chaos.checks.model import FAIL, INFO, OK
 from chaos.load.history_format import DONE, RECORD
 from chaos.load.launcher import LoadError, LoadGenerator
 from chaos.spec.models import Load
+from chaos.spec.structs import decode
 
 from .conftest import RedisServer
 from .forwarder import TcpForwarder
@@ -34,7 +35,7 @@ def make_load(tmp_path: Path) -> Iterator[Make]:
 
     def make(address: str, timeout: str = "1s", **load: Any) -> LoadGenerator:
         gen = LoadGenerator(
-            Load(**load),
+            decode(Load, load),
             "redis-stream",
             {"address": address, "stream": "orders", "timeout": timeout},
             tmp_path / "run",
@@ -200,7 +201,12 @@ def test_killed_load_process_leaves_its_in_flight_orders_as_info(
 
 def test_unknown_publisher_is_a_load_error(tmp_path: Path) -> None:
     gen = LoadGenerator(
-        Load(rate="10/s", duration="1s"), "no-such-publisher", {}, tmp_path, "r", seed=1
+        decode(Load, {"rate": "10/s", "duration": "1s"}),
+        "no-such-publisher",
+        {},
+        tmp_path,
+        "r",
+        seed=1,
     )
     try:
         with pytest.raises(LoadError, match="unknown publisher type 'no-such-publisher'"):
