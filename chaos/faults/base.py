@@ -41,6 +41,9 @@ class FaultEnv(msgspec.Struct):
 
 
 class Action(Protocol):
+    """An action may also carry `pod` (the Pod it kills, pauses or crashes): such actions
+    count against an experiment's `safety.max_pods` when the occurrence starts."""
+
     fault: str  # the fault type's name, used by restore()
 
     def describe(self) -> str: ...
@@ -59,6 +62,9 @@ class FaultType(Protocol):
     def validate(self, params: FaultParams, target: TargetSpec) -> list[str]:
         """Semantic errors against the target (field name first), [] when fine."""
         ...
+
+    # Optional: `pods_at_most(params, target) -> int`, the most pods one occurrence can
+    # touch on this target, lets `validate` refuse a fault over `safety.max_pods`.
 
     def actions(self, params: FaultParams, env: FaultEnv) -> list[Action]: ...
 

@@ -93,6 +93,18 @@ def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:
     return sorted(rng.sample(ordered, min(count, len(ordered))), key=lambda p: p.name)
 
 
+def pods_at_most(params: Selection, target: TargetSpec) -> int:
+    """The most pods one occurrence can pick on this target (replicas as the file says)."""
+    total = sum(c.replicas for c in matching(target, params.selector))
+    if params.mode == "all":
+        return total
+    if params.mode == "one":
+        return min(1, total)
+    if params.mode == "fixed":
+        return min(int(params.value or 1), total)
+    return min(total, max(1, math.floor(total * (params.value or 0) / 100)))
+
+
 def selection_errors(params: Selection, target: TargetSpec) -> list[str]:
     found = matching(target, params.selector)
     if not found:
@@ -280,6 +292,10 @@ class PodKill:
         assert isinstance(params, KillParams)
         return selection_errors(params, target)
 
+    def pods_at_most(self, params: FaultParams, target: TargetSpec) -> int:
+        assert isinstance(params, KillParams)
+        return pods_at_most(params, target)
+
     def actions(self, params: FaultParams, env: FaultEnv) -> list[Action]:
         assert isinstance(params, KillParams)
         policies = {c.name: c.restart.policy for c in env.target.components}
@@ -306,6 +322,10 @@ class PodPause:
         assert isinstance(params, PauseParams)
         return selection_errors(params, target)
 
+    def pods_at_most(self, params: FaultParams, target: TargetSpec) -> int:
+        assert isinstance(params, PauseParams)
+        return pods_at_most(params, target)
+
     def actions(self, params: FaultParams, env: FaultEnv) -> list[Action]:
         assert isinstance(params, PauseParams)
         return [PauseAction(pod, env.platform) for pod in _victims(params, env)]
@@ -330,6 +350,10 @@ class PodCrash:
                     f"(crash points need its admin API)"
                 )
         return errors
+
+    def pods_at_most(self, params: FaultParams, target: TargetSpec) -> int:
+        assert isinstance(params, CrashParams)
+        return pods_at_most(params, target)
 
     def actions(self, params: FaultParams, env: FaultEnv) -> list[Action]:
         assert isinstance(params, CrashParams)

@@ -44,6 +44,11 @@ class CertificateSwap:
 class Platform(Protocol):
     def __init__(self, target: TargetSpec, run_dir: Path, bug: str | None) -> None: ...
 
+    @staticmethod
+    def namespace(target: TargetSpec) -> str | None:
+        """Where the target runs, checked against an experiment's
+        `safety.allowed_namespaces` before anything starts (Kubernetes: its namespace)."""
+
     def up(self) -> None:
         """Start (or connect to) every component and the proxies; wait until ready."""
 

@@ -62,6 +62,13 @@ def pod_labels(component: Component) -> dict[str, str]:
 class LocalPlatform:
     """Platform protocol (chaos/platforms/base.py) on local processes."""
 
+    @staticmethod
+    def namespace(target: TargetSpec) -> str | None:
+        """`platform.settings.namespace`, by default `local`: an allow-list of staging
+        namespaces refuses local targets unless it names them."""
+        name = target.platform.settings.get("namespace", "local")
+        return name if isinstance(name, str) else None
+
     def __init__(self, target: TargetSpec, run_dir: Path, bug: str | None) -> None:
         self.target = target
         self.run_dir = Path(run_dir).resolve()

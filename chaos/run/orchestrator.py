@@ -20,7 +20,7 @@ from chaos.probes.sampler import Sampler
 from chaos.report import result as result_file
 from chaos.report.progress import Progress
 from chaos.report.result import RunResult
-from chaos.run.faults import FaultFailed, apply_occurrence, revert_occurrence
+from chaos.run.faults import FaultFailed, apply_occurrence, pods_touched, revert_occurrence
 from chaos.run.journal import Journal
 from chaos.run.ledger import Entry, Ledger
 from chaos.run.lock import TargetLock
@@ -278,10 +278,15 @@ class Run:
                     _must(self.platform),
                     self.run_dir,
                     self.seed,
+                    max_pods=self.exp.safety.max_pods,
+                    pods_held=sum(
+                        pods_touched(e.action for e in held) for held in applied.values()
+                    ),
                 )
-                applied[ev.occurrence.id] = entries
-                if ev.occurrence.until_s is None:
+                if ev.occurrence.until_s is None:  # instant: done (and holds no pod) at once
                     revert_occurrence(entries, self.ledger)
+                else:
+                    applied[ev.occurrence.id] = entries
             else:
                 self.progress.note(f"revert {ev.occurrence.id} {ev.occurrence.type}")
                 revert_occurrence(applied.pop(ev.occurrence.id, []), self.ledger)

@@ -176,6 +176,10 @@ def check_experiment(
         for i, item in enumerate(getattr(experiment, key)):
             if item.probe not in registry.probes:
                 out.add((key, i, "probe"), registry.probes.unknown(item.probe))
+    if target is not None:
+        from chaos.spec.safety import check_safety
+
+        out.items += check_safety(experiment, located, target)
     return out.items
 
 

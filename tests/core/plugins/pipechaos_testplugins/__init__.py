@@ -34,8 +34,10 @@ class MarkerAction:
         fail_verify: bool = False,
         fail_apply: bool = False,
         apply_delay: float = 0.0,
+        pod: Pod | None = None,
     ) -> None:
         self.path = Path(path)
+        self.pod = pod  # set: the action counts against safety.max_pods
         self.fail_verify = fail_verify
         self.fail_apply = fail_apply
         self.apply_delay = apply_delay
@@ -69,6 +71,7 @@ class MarkerParams(FaultParams, frozen=True):
     fail_verify: bool = False
     apply_delay: float = 0.0
     proxy: str | None = None  # only for validation tests (unknown proxy)
+    pods: bool = False  # each marker stands for a pod (safety.max_pods tests)
 
 
 class MarkerFault:
@@ -91,6 +94,7 @@ class MarkerFault:
                 params.fail_verify,
                 params.fail_apply,
                 params.apply_delay,
+                Pod(name=f"marker-{n}", component="marker", index=n) if params.pods else None,
             )
             for n in range(params.count)
         ]
