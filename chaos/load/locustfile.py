@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import traceback
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,13 @@ _started = False
 
 
 def load_publisher(kind: str, settings: dict[str, Any], run_id: str) -> Publisher:
-    """The publisher plugin registered under `kind` in the pipechaos.publishers group."""
-    found = entry_points(group="pipechaos.publishers", name=kind)
-    if not found:
-        raise ValueError(f"unknown publisher type {kind!r} (no pipechaos.publishers entry point)")
-    cls: Any = next(iter(found)).load()
+    """The publisher plugin registered under `kind` (the runner's own registry)."""
+    from chaos import registry
+
+    try:
+        cls: Any = registry.publishers.get(kind)
+    except registry.RegistryError as exc:
+        raise ValueError(str(exc)) from None
     publisher: Publisher = cls(settings, run_id)
     return publisher
 

@@ -209,7 +209,7 @@ def test_unknown_publisher_is_a_load_error(tmp_path: Path) -> None:
         seed=1,
     )
     try:
-        with pytest.raises(LoadError, match="unknown publisher type 'no-such-publisher'"):
+        with pytest.raises(LoadError, match="unknown publisher 'no-such-publisher'"):
             gen.start()
     finally:
         gen.close()
