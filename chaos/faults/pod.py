@@ -265,7 +265,22 @@ class CrashAction:
             raise FaultNotEffective(f"pod {self.pod.name} (pid {self.pod.pid}) is still alive")
 
     def revert(self) -> None:
-        """Nothing to undo: the crash point fires once; the platform restarts the pod."""
+        """A crash point that fired is spent (the platform restarted the pod); one that
+        did not (verify timed out, or the run stopped first) is disarmed, so the pod does
+        not die later outside the experiment. Without a platform (rollback after SIGKILL)
+        the local pods died with their run."""
+        if self.platform is None or gone(self.pod.pid):
+            return
+        import httpx
+
+        try:
+            url = self.platform.admin_url(self.pod, self.params["port"]) + "/crash"
+            httpx.delete(url, timeout=5.0).raise_for_status()
+        except (PlatformError, httpx.HTTPError) as exc:
+            if not gone(self.pod.pid):  # it may have crashed meanwhile: then nothing is armed
+                raise FaultNotEffective(
+                    f"pod.crash {self.pod.name}: cannot disarm: {exc!r}"
+                ) from None
 
 
 # ---------------------------------------------------------------- fault types

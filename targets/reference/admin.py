@@ -32,8 +32,13 @@ def admin_app(crash: CrashPoints, status: Callable[[], dict[str, Any]],
             return _json(400, {"ok": False, "error": f"bad crash request: {exc}"})
         return _json(200, {"ok": True, "armed": crash.armed})
 
+    async def delete_crash(_: web.Request) -> web.Response:
+        crash.disarm()
+        return _json(200, {"ok": True, "armed": crash.armed})
+
     app = web.Application()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/status", get_status)
     app.router.add_post("/crash", post_crash)
+    app.router.add_delete("/crash", delete_crash)
     return app

@@ -22,6 +22,10 @@ class CrashPoints:
             raise ValueError(f"unknown crash point {point!r}; known: {', '.join(POINTS)}")
         self.armed = point
 
+    def disarm(self) -> None:
+        """A crash point that never fired is taken back when its fault is reverted."""
+        self.armed = None
+
     def reached(self, point: str, what: str) -> None:
         if self.armed == point:
             print(f"crash point {point} reached at {what}: SIGKILL", file=sys.stderr, flush=True)

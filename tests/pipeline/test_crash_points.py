@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import signal
 
+import httpx
 import pytest
 
 from targets.reference.crash import POINTS
 from tests.pipeline.harness import Deployment, by_order, effect_counts, payload
+
+
+def test_a_disarmed_crash_point_does_not_fire(deployment: Deployment) -> None:
+    consumer = deployment.start_consumer(0)
+    deployment.crash(consumer, "before-effects")
+    answer = httpx.delete(f"{consumer.url()}/crash", timeout=5)
+    assert answer.json() == {"ok": True, "armed": None}
+    deployment.publish("run-d", {i: payload(i) for i in range(1, 6)})
+    deployment.wait_drained(30)
+    assert consumer.proc.poll() is None
+    assert httpx.get(f"{consumer.url()}/status", timeout=5).json()["armed"] is None
 
 
 @pytest.mark.parametrize("point", POINTS)

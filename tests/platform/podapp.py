@@ -2,9 +2,10 @@
 
 Reads PIPECHAOS_POD, records it in <data_dir>/pod-<name>.json, then serves according to
 settings.mode: `http` (GET /healthz, POST /crash arms a self-SIGKILL on the next
-"message"; a message is processed every 50 ms), `tls` (HTTPS, reloads cert/key on
-SIGHUP), or `tcp` (accepts and closes). Optional settings: `exit_after` (seconds),
-`fail` (exit 3 at once), `child` (fork a grandchild sleeper), `ignore_term`.
+"message", DELETE /crash disarms; a message is processed every 50 ms, never with `idle`),
+`tls` (HTTPS, reloads cert/key on SIGHUP), or `tcp` (accepts and closes). Optional
+settings: `exit_after` (seconds), `fail` (exit 3 at once), `child` (fork a grandchild
+sleeper), `ignore_term`.
 """
 
 from __future__ import annotations
@@ -51,6 +52,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
+    def do_DELETE(self) -> None:
+        ARMED.clear()
+        log("disarmed")
+        self.send_response(200 if self.path == "/crash" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -59,7 +67,7 @@ def messages() -> None:
     """The 'work loop': a message every 50 ms; an armed crash point kills us on the next."""
     while True:
         time.sleep(0.05)
-        if ARMED:
+        if ARMED and not SETTINGS.get("idle"):
             log(f"crash at {ARMED[0]}")
             os.kill(os.getpid(), signal.SIGKILL)
 

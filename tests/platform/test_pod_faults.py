@@ -190,6 +190,21 @@ def test_crash_point_kills_the_armed_pod_and_it_comes_back(start: Start) -> None
     restored.revert()
 
 
+def test_crash_point_that_never_fires_is_disarmed_on_revert(start: Start) -> None:
+    platform = start(target(component("idle", settings={"idle": True})))
+    params = decode(CRASH.Params, {"selector": {"app": "idle"}, "point": "after-ack",
+                                   "timeout": "500ms"})
+    (action,) = CRASH.actions(params, env(platform))
+    action.apply()
+    with pytest.raises(FaultNotEffective, match="did not crash"):
+        action.verify()
+    action.revert()
+    record = action.record()
+    assert alive(record["pid"])
+    assert "disarmed" in (platform.pods_dir / f"{record['pod']}.log").read_text()
+    action.revert()  # idempotent
+
+
 def test_crash_without_admin_api_is_not_effective(start: Start, tmp_path: Path) -> None:
     platform = start(target(component("plain", ports=["port"], ready={"tcp": "port"},
                                       settings={"mode": "tcp"})))
