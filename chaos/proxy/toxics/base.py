@@ -119,11 +119,22 @@ class Runner:
             self._waiter.set_result(None)
 
     async def sleep(self, seconds: float) -> bool:
-        """Sleep unless stopped; False when interrupted by stop()."""
-        if self.stopped:
-            return False
-        if seconds <= 0:
-            return True
+        """Sleep at least `seconds` unless stopped; False when interrupted by stop()."""
+        return await self.sleep_until(time.monotonic() + seconds)
+
+    async def sleep_until(self, deadline: float) -> bool:
+        """Sleep until `deadline` (monotonic) has passed, never less: uvloop's timers count
+        whole milliseconds from the loop's cached time and can fire a little early (a
+        150 ms latency toxic once delayed a round trip by 149.97 ms)."""
+        while not self.stopped:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            await self._one_timer(left)
+        return False
+
+    async def _one_timer(self, seconds: float) -> None:
+        """One loop timer (may fire early), woken at once by stop()."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         self._waiter = fut
@@ -133,10 +144,6 @@ class Runner:
         finally:
             handle.cancel()
             self._waiter = None
-        return not self.stopped
-
-    async def sleep_until(self, deadline: float) -> bool:
-        return await self.sleep(deadline - time.monotonic())
 
 
 def _wake(fut: asyncio.Future[None]) -> None:
