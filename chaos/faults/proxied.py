@@ -109,6 +109,10 @@ def selection_errors(params: ProxiedParams, target: TargetSpec) -> list[str]:
             for n in names if n not in known]
 
 
+# (api, proxy) -> tokens of the `refuse` actions holding it down, applied in this process
+_REFUSING: dict[tuple[str, str], set[str]] = {}
+
+
 @dataclass
 class ToxicAction:
     """One proxy's share of a fault occurrence; JSON-safe record, idempotent revert."""
@@ -123,6 +127,7 @@ class ToxicAction:
     probe: str | None
     embedded: bool = False  # the proxy server dies with its run, and its toxics with it
     timeout_s: float = 5.0
+    token: str = ""  # the occurrence's token: tells overlapping refuses apart
 
     def describe(self) -> str:
         if self.disable:
@@ -133,14 +138,14 @@ class ToxicAction:
     def record(self) -> dict[str, Any]:
         return {"fault": self.fault, "api": self.api, "proxy": self.proxy, "listen": self.listen,
                 "toxics": self.toxics, "disable": self.disable, "expect": self.expect,
-                "probe": self.probe, "embedded": self.embedded}
+                "probe": self.probe, "embedded": self.embedded, "token": self.token}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ToxicAction:
         return cls(record["fault"], record["api"], record["proxy"], record.get("listen"),
                    list(record.get("toxics", [])), bool(record.get("disable")),
                    dict(record.get("expect", {})), record.get("probe"),
-                   bool(record.get("embedded")))
+                   bool(record.get("embedded")), token=str(record.get("token", "")))
 
     def _client(self) -> ToxiproxyClient:
         return ToxiproxyClient(self.api, timeout=self.timeout_s)
@@ -152,6 +157,7 @@ class ToxicAction:
                             attributes=t["attributes"], name=t["name"])
             if self.disable:
                 c.update_proxy(self.proxy, enabled=False)
+                _REFUSING.setdefault((self.api, self.proxy), set()).add(self.token)
 
     def revert(self) -> None:
         try:
@@ -166,6 +172,10 @@ class ToxicAction:
                 with contextlib.suppress(ToxicNotFound, ProxyNotFound):  # idempotent
                     c.remove_toxic(self.proxy, t["name"])
             if self.disable:
+                holding = _REFUSING.get((self.api, self.proxy), set())
+                holding.discard(self.token)
+                if holding:
+                    return  # an overlapping refuse on this proxy still holds it down
                 with contextlib.suppress(ProxyNotFound):
                     c.update_proxy(self.proxy, enabled=True)
 
@@ -314,7 +324,8 @@ class ProxiedFault:
             listen = env.platform.resolve(f"${{proxy:{proxy}}}")
             expect = {k: v for k, v in asdict(plan).items() if k not in ("toxics", "disable")}
             out.append(ToxicAction(self.name, api, proxy, listen, toxics, plan.disable,
-                                   expect, params.probe, not env.target.real_toxiproxy))
+                                   expect, params.probe, not env.target.real_toxiproxy,
+                                   token=token))
         return out
 
     def restore(self, record: dict[str, Any]) -> Action:

@@ -270,6 +270,25 @@ def test_toxic_names_are_unique_per_occurrence(embedded: Server, world: dict[str
     assert a[0].toxics[0]["name"].startswith("pipechaos-")
 
 
+def test_overlapping_refuses_keep_the_proxy_down_until_the_last_revert(
+        embedded: Server, world: dict[str, str], tmp_path: Path) -> None:
+    (first,) = actions(network.PARTITION, {"proxy": "e", "mode": "refuse"}, embedded.api,
+                       tmp_path, seed=1)
+    (second,) = actions(network.PARTITION, {"proxy": "e", "mode": "refuse"}, embedded.api,
+                        tmp_path, seed=2)
+    first.apply()
+    second.apply()
+    try:
+        first.revert()
+        first.revert()  # idempotent: still one refuse left
+        second.verify()  # the proxy is still down
+    finally:
+        second.revert()
+    with connect(world["e"]) as s:  # up again after the last one
+        s.sendall(b"x")
+        assert s.recv(1) == b"x"
+
+
 def test_refuse_verify_fails_when_someone_reenabled(embedded: Server, world: dict[str, str],
                                                     tmp_path: Path,
                                                     ours: ToxiproxyClient) -> None:
