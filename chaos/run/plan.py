@@ -43,11 +43,6 @@ class Occurrence(msgspec.Struct, frozen=True):
         }
 
 
-def fault_params(spec: FaultSpec) -> dict[str, Any]:
-    """The fault type's own parameters: every key the entry's model does not define."""
-    return dict(spec.params)
-
-
 def jitter_of(spec: FaultSpec) -> float:
     return spec.start_jitter or 0.0
 
@@ -75,7 +70,7 @@ def occurrences(experiment: Experiment, seed: int) -> list[Occurrence]:
             occ_id = f"f{i}.{k}"
             at = start + (occurrence_rng(seed, f"{occ_id}:at").uniform(0, jitter) if jitter else 0)
             until = at + spec.duration if spec.duration else None
-            out.append(Occurrence(occ_id, i, spec.type, at, until, fault_params(spec)))
+            out.append(Occurrence(occ_id, i, spec.type, at, until, dict(spec.params)))
     out.sort(key=lambda o: (o.at_s, o.fault, o.id))
     return out
 

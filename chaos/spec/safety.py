@@ -1,8 +1,9 @@
 """An experiment's `safety` block against its target, refused by `validate` (exit 2) before
 anything starts: the namespace allow-list and the blast-radius cap (`max_pods`).
 
-The run enforces `max_pods` again when each occurrence starts (chaos/run/faults.py),
-counting the pods its actions really picked plus those still held by active faults.
+`chaos.spec.semantic` asks these once per file (and per decoded fault); the run enforces
+`max_pods` again when each occurrence starts (chaos/run/faults.py), counting the pods its
+actions really picked plus those still held by active faults.
 """
 
 from __future__ import annotations
@@ -10,48 +11,27 @@ from __future__ import annotations
 from typing import Any
 
 from chaos import registry
-from chaos.spec.errors import Problem, path_text
 from chaos.spec.models import Experiment, TargetSpec
-from chaos.spec.structs import ValidationError, decode
-from chaos.spec.yamlsafe import Located, Path
 
 
-def check_safety(experiment: Experiment, located: Located, target: TargetSpec) -> list[Problem]:
-    found: list[Problem] = []
-
-    def add(path: Path, message: str) -> None:
-        pos = located.where(path)
-        line, col = pos if pos else (None, None)
-        found.append(Problem(located.file, message, path_text(path), line, col))
-
+def namespace_problem(experiment: Experiment, target: TargetSpec) -> str | None:
+    """Why `safety.allowed_namespaces` refuses this target, or None."""
     allowed = experiment.safety.allowed_namespaces
-    if allowed:
-        namespace = namespace_of(target)
-        platform = target.platform.type
-        if namespace is None:
-            add(
-                ("safety", "allowed_namespaces"),
-                f"platform {platform!r} of target {target.metadata.name!r} names no namespace, "
-                "so the allow-list cannot be checked",
-            )
-        elif namespace not in allowed:
-            add(
-                ("safety", "allowed_namespaces"),
-                f"target {target.metadata.name!r} runs in namespace {namespace!r} "
-                f"(platform {platform}), which is not allowed here ({', '.join(allowed)})",
-            )
-    cap = experiment.safety.max_pods
-    if cap is not None:
-        for i, spec in enumerate(experiment.faults):
-            most = _pods_at_most(spec.type, spec.params, target)
-            if most is not None and most > cap:
-                where: Path = ("faults", i, "mode") if "mode" in spec.params else ("faults", i)
-                add(
-                    where,
-                    f"{spec.type} may touch up to {most} pods on target "
-                    f"{target.metadata.name!r}; safety.max_pods is {cap}",
-                )
-    return found
+    if not allowed:
+        return None
+    namespace = namespace_of(target)
+    platform = target.platform.type
+    if namespace is None:
+        return (
+            f"platform {platform!r} of target {target.metadata.name!r} names no namespace, "
+            "so the allow-list cannot be checked"
+        )
+    if namespace not in allowed:
+        return (
+            f"target {target.metadata.name!r} runs in namespace {namespace!r} "
+            f"(platform {platform}), which is not allowed here ({', '.join(allowed)})"
+        )
+    return None
 
 
 def namespace_of(target: TargetSpec) -> str | None:
@@ -65,14 +45,18 @@ def namespace_of(target: TargetSpec) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _pods_at_most(fault_type: str, params: dict[str, Any], target: TargetSpec) -> int | None:
-    """The fault type's own bound, when it declares one and its parameters are valid (the
-    parameter checks have reported them otherwise)."""
-    try:
-        fault: Any = registry.faults.get(fault_type)
-        bound = getattr(fault, "pods_at_most", None)
-        if bound is None:
-            return None
-        return int(bound(decode(fault.Params, params), target))
-    except (registry.RegistryError, ValidationError):
+def pod_cap_problem(
+    fault_type: str, fault: Any, params: Any, target: TargetSpec, cap: int | None
+) -> str | None:
+    """Why `safety.max_pods` refuses one fault (its decoded `params`), or None. Only fault
+    types that declare `pods_at_most(params, target)` are bounded here."""
+    bound = getattr(fault, "pods_at_most", None)
+    if cap is None or bound is None:
         return None
+    most = int(bound(params, target))
+    if most <= cap:
+        return None
+    return (
+        f"{fault_type} may touch up to {most} pods on target {target.metadata.name!r}; "
+        f"safety.max_pods is {cap}"
+    )

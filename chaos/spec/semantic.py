@@ -110,7 +110,8 @@ def check_experiment(
     experiment: Experiment, located: Located, target: TargetSpec | None
 ) -> list[Problem]:
     """Everything a plain model cannot see. `target` None: skip target-dependent checks."""
-    from chaos.run.plan import fault_params, jitter_of, starts
+    from chaos.run.plan import jitter_of, starts
+    from chaos.spec.safety import namespace_problem, pod_cap_problem
 
     out = _Out(located)
     window = experiment.window_s()
@@ -158,7 +159,11 @@ def check_experiment(
                         f"after the window ({window:g}s)",
                     )
                     break
-        _fault_params(out, fault, fault_params(spec), base, target)
+        parsed = _fault_params(out, fault, spec.params, base, target)
+        if parsed is not None and target is not None:
+            over = pod_cap_problem(spec.type, fault, parsed, target, experiment.safety.max_pods)
+            if over is not None:
+                out.add((*base, "mode") if "mode" in spec.params else base, over)
     for i, inv in enumerate(experiment.invariants):
         base = ("invariants", i)
         if inv.check not in registry.checks:
@@ -176,24 +181,24 @@ def check_experiment(
         for i, item in enumerate(getattr(experiment, key)):
             if item.probe not in registry.probes:
                 out.add((key, i, "probe"), registry.probes.unknown(item.probe))
-    if target is not None:
-        from chaos.spec.safety import check_safety
-
-        out.items += check_safety(experiment, located, target)
+    refused = None if target is None else namespace_problem(experiment, target)
+    if refused is not None:
+        out.add(("safety", "allowed_namespaces"), refused)
     return out.items
 
 
 def _fault_params(
     out: _Out, fault: Any, params: dict[str, Any], base: Path, target: TargetSpec | None
-) -> None:
+) -> Any:
+    """The decoded parameters (None when they do not decode), problems added to `out`."""
     try:
         parsed = decode(fault.Params, params)
     except ValidationError as exc:
         for p in struct_problems(out.located, exc, fault.Params, prefix=base):
             out.items.append(p)
-        return
+        return None
     if target is None:
-        return
+        return parsed
     proxy = params.get("proxy")
     if isinstance(proxy, str) and target.proxy(proxy) is None:
         known = ", ".join(p.name for p in target.proxies) or "none"
@@ -223,6 +228,7 @@ def _fault_params(
         _add_field_first(out, base, msg)
         if str(out.items[-1]) in already:
             out.items.pop()
+    return parsed
 
 
 def _add_field_first(out: _Out, base: Path, msg: str) -> None:
