@@ -47,12 +47,12 @@ def problems(
         pos = located.where(path)
         path = (*path, missing.group(1))
         message = "required field is missing"
+    elif in_values:  # msgspec does not say which key of a map holds the bad value
+        want = raw.partition(", got")[0].removeprefix("Expected ").replace("`", "")
+        message = f"every value must be {want}"
     else:
         value = _value_at(located.data, path)
         message = _message(raw, value, _types_at(model, rel), bool(match.group("key")))
-        if in_values:  # msgspec does not say which key of a map holds the bad value
-            message = f"every value must be {raw.partition(', got')[0].removeprefix('Expected ')}"
-            message = message.replace("`", "")
     return [
         Problem(
             located.file,
