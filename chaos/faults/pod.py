@@ -70,11 +70,21 @@ def labels_of(component: Component) -> dict[str, str]:
     return {"component": component.name, **component.labels}
 
 
+def _selects(component: Component, selector: dict[str, str]) -> bool:
+    """The selector matches the component's labels; `index` (every pod's replica slot,
+    not a component label) must name one of its slots."""
+    labels = labels_of(component)
+    for key, value in selector.items():
+        if key == "index":
+            if not (value.isdigit() and int(value) < max(component.replicas, 1)):
+                return False
+        elif labels.get(key) != value:
+            return False
+    return True
+
+
 def matching(target: TargetSpec, selector: dict[str, str]) -> list[Component]:
-    return [
-        c for c in target.components
-        if all(labels_of(c).get(k) == v for k, v in selector.items())
-    ]
+    return [c for c in target.components if _selects(c, selector)]
 
 
 def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:
@@ -95,7 +105,8 @@ def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:
 
 def pods_at_most(params: Selection, target: TargetSpec) -> int:
     """The most pods one occurrence can pick on this target (replicas as the file says)."""
-    total = sum(c.replicas for c in matching(target, params.selector))
+    slots = 1 if "index" in params.selector else None  # one slot per component at most
+    total = sum(min(c.replicas, slots or c.replicas) for c in matching(target, params.selector))
     if params.mode == "all":
         return total
     if params.mode == "one":

@@ -20,6 +20,7 @@ import redis
 from redis.exceptions import RedisError
 
 from chaos.checks.model import OUTCOMES
+from chaos.observers.consumer_counts import consumer_counts
 
 if TYPE_CHECKING:
     from chaos.platforms.base import Platform
@@ -179,6 +180,13 @@ class ReferenceObserver:
                 totals.update({k: int(v) for k, v in body["totals"].items()})
         return effects, totals
 
+    def _consumers(self) -> dict[str, Any]:
+        """The consumers' own counts (recoveries per error path, shutdowns), per pod and
+        summed: each pod writes them to `<stream>:consumers`, so a pod that a rolling
+        restart ended still counts."""
+        raw: Any = self.r.hgetall(f"{self.stream}:consumers")
+        return consumer_counts(raw)
+
     def collect(self, run_id: str) -> dict[str, Any]:
         """The observations.json document for `run_id` (docs/observations.md)."""
         orders, entry_order = self._entries(run_id)
@@ -216,6 +224,7 @@ class ReferenceObserver:
             "effects": effects,
             "saga": [list(pair) for pair in SAGA],
             "dead_letters": self._dead_letters(run_id),
+            "consumers": self._consumers(),
             "totals": totals,
             "settings": {"max_attempts": self.max_attempts, "dlq_attempts": self.max_attempts,
                          "totals_scope": "deployment", "bug": self.bug},

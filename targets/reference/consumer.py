@@ -17,9 +17,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis.asyncio as aredis
 from aiohttp import web
 
+from targets.reference import counters as published
+from targets.reference import recovery, shutdown
 from targets.reference.admin import admin_app
 from targets.reference.crash import CrashPoints
 from targets.reference.loop import run as run_loop
@@ -98,16 +99,14 @@ class Consumer:
         self.bug = pod.bug
         self.crash = CrashPoints()
         self.stats = Stats()
+        self.counters = published.Counters()
         self.in_flight: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.stopping = asyncio.Event()
         self.ready = False
         timeout = max(3.0, settings.call_timeout_s + 1.0)
-        self.redis = aredis.Redis(
-            host=settings.redis_host, port=settings.redis_port, decode_responses=True,
-            socket_timeout=timeout, socket_connect_timeout=2.0,
-            max_connections=settings.concurrency + 8,
-        )
+        self.redis = recovery.client(settings.redis_host, settings.redis_port, timeout,
+                                     max_connections=settings.concurrency + 8)
         self.streams = Streams(self.redis, settings.names, pod.name)
         self.services = Services(
             SagaConfig(settings.urls, settings.call_timeout_s, settings.backoff,
@@ -117,7 +116,8 @@ class Consumer:
             str(pod.ca_file) if pod.ca_file else None, limit=settings.concurrency * 2)
 
     async def _redis(self, what: str, fn: Any) -> Any:
-        return await retry_forever(fn, TRANSIENT_REDIS, self.s.backoff, what)
+        return await retry_forever(lambda: recovery.tracked(self.counters, "ops", fn),
+                                   TRANSIENT_REDIS, self.s.backoff, what)
 
     def status(self) -> dict[str, Any]:
         return {"name": self.pod.name, "bug": self.bug, "armed": self.crash.armed,
@@ -129,7 +129,8 @@ class Consumer:
                 "poison_retries": self.stats.poison_retries,
                 "tls_failures": dict(self.services.tls_failures),
                 "calls": self.services.calls, "slow_calls": self.services.slow_calls,
-                "max_call_ms": round(self.services.max_call_s * 1000, 1)}
+                "max_call_ms": round(self.services.max_call_s * 1000, 1),
+                **self.counters.snapshot()}
 
     # ------------------------------------------------------------ one message
 
@@ -212,10 +213,17 @@ class Consumer:
                 continue
             try:
                 entries = await self.streams.read(min(self.free(), 32), block_ms=500)
-            except TRANSIENT_REDIS as exc:
-                print(f"read failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-                await asyncio.sleep(self.s.backoff.delay(3))
+            except Exception as exc:
+                if not recovery.read_failure(exc):
+                    raise
+                self.counters.failed("read", exc)
+                if self.bug == "no-reconnect":
+                    print("read loop ends (bug no-reconnect)", file=sys.stderr, flush=True)
+                    return
+                await recovery.reconnect(self.streams, self.s.backoff, self.counters,
+                                         self.stopping)
                 continue
+            self.counters.ok("read")
             done = [False] * len(entries)
             if entries and self.bug != "no-idempotency":  # the processed check, batched
                 try:
@@ -239,14 +247,18 @@ class Consumer:
                     if cursor == "0-0" or not entries:
                         break
             except TRANSIENT_REDIS as exc:
-                print(f"reclaim failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                self.counters.failed("reclaim", exc)
+                continue
+            self.counters.ok("reclaim")
 
     async def heartbeat_loop(self) -> None:
         while True:
             await asyncio.sleep(max(0.05, self.s.reclaim_idle_s / 3))
             # cut off from redis: others may reclaim; idempotency keeps that safe
-            with contextlib.suppress(*TRANSIENT_REDIS):
-                await self.streams.heartbeat(set(self.in_flight))
+            if self.in_flight:
+                with contextlib.suppress(*TRANSIENT_REDIS):
+                    await recovery.tracked(self.counters, "heartbeat",
+                                           lambda: self.streams.heartbeat(set(self.in_flight)))
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -259,18 +271,27 @@ class Consumer:
         await self._redis("create group", self.streams.ensure_group)
         self.ready = True
         print(f"{self.pod.name} consuming (bug={self.bug})", file=sys.stderr, flush=True)
-        loops = [asyncio.create_task(self.read_loop()), asyncio.create_task(self.heartbeat_loop())]
+        taking = [asyncio.create_task(self.read_loop())]
         if self.bug != "no-reclaim":
-            loops.append(asyncio.create_task(self.reclaim_loop()))
+            taking.append(asyncio.create_task(self.reclaim_loop()))
+        loops = [*taking, asyncio.create_task(self.heartbeat_loop()),
+                 asyncio.create_task(published.keep_published(
+                     self.redis, self.s.names.stream, self.pod.name, self.counters))]
         await self.stopping.wait()
         self.ready = False
-        if self.tasks:  # finish in-flight work, or release it (left pending for reclaim)
-            _, late = await asyncio.wait(set(self.tasks), timeout=self.s.shutdown_grace_s)
-            for task in late:
-                task.cancel()
+        for task in taking:  # no new work from here on (an entry read meanwhile stays pending)
+            task.cancel()
+        await asyncio.gather(*taking, return_exceptions=True)
+        if self.bug == "shutdown-acks-in-flight":
+            await shutdown.ack_and_drop(set(self.tasks), set(self.in_flight), self.streams.ack,
+                                        self.counters)
+        else:  # finish in-flight work, or release it (left pending for reclaim)
+            await shutdown.finish_or_release(self.tasks, self.s.shutdown_grace_s, self.counters)
         for task in loops:
             task.cancel()
         await asyncio.gather(*loops, *self.tasks, return_exceptions=True)
+        await published.publish_final(self.redis, self.s.names.stream, self.pod.name,
+                                      self.counters)
         await self.services.close()
         await self.redis.aclose()
         await admin.cleanup()

@@ -1,0 +1,46 @@
+"""The `consumers` section of observations.json: what the reference consumers counted of
+their rarely-run paths (targets/reference/counters.py), per pod and summed.
+
+Pure: from the raw hash (pod name -> JSON) to the section, so it is tested without redis.
+Scope is the deployment, like `totals`: a pod's counts cover its whole life.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+SHUTDOWN = ("in_flight", "finished", "released")
+
+
+def _numbers(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): int(v) for k, v in value.items()
+            if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def consumer_counts(raw: dict[str, str]) -> dict[str, Any]:
+    """{scope, pods: {name: {paths, shutdown}}, paths: {path: {errors, recoveries}},
+    shutdown: {in_flight, finished, released}}; an unreadable pod entry is skipped."""
+    pods: dict[str, Any] = {}
+    paths: dict[str, dict[str, int]] = {}
+    shutdown = dict.fromkeys(SHUTDOWN, 0)
+    for name in sorted(raw):
+        try:
+            doc = orjson.loads(raw[name])
+        except orjson.JSONDecodeError:
+            continue
+        if not isinstance(doc, dict):
+            continue
+        pod_paths = {str(p): _numbers(c) for p, c in (doc.get("paths") or {}).items()}
+        pod_shutdown = _numbers(doc.get("shutdown"))
+        pods[name] = {"paths": pod_paths, "shutdown": pod_shutdown}
+        for path, counts in pod_paths.items():
+            total = paths.setdefault(path, {"errors": 0, "recoveries": 0})
+            for key, value in counts.items():
+                total[key] = total.get(key, 0) + value
+        for key in SHUTDOWN:
+            shutdown[key] += pod_shutdown.get(key, 0)
+    return {"scope": "deployment", "pods": pods, "paths": paths, "shutdown": shutdown}
