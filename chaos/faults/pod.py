@@ -31,6 +31,7 @@ class Selection(FaultParams, kw_only=True, frozen=True):
     selector: Annotated[
         dict[str, str], Meta(description="label: value pairs every victim carries")
     ]
+    index: Annotated[int, Meta(ge=0)] | None = None  # only the pods in this replica slot
     mode: Literal["one", "all", "fixed", "percent"] = "one"
     value: Annotated[float | None, Meta(description="mode fixed: a count; percent: 0-100")] = None
     timeout: Annotated[Duration, Meta(description="how long verify waits for a replacement")] = 30.0
@@ -70,26 +71,16 @@ def labels_of(component: Component) -> dict[str, str]:
     return {"component": component.name, **component.labels}
 
 
-def _selects(component: Component, selector: dict[str, str]) -> bool:
-    """The selector matches the component's labels; `index` (every pod's replica slot,
-    not a component label) must name one of its slots."""
-    labels = labels_of(component)
-    for key, value in selector.items():
-        if key == "index":
-            if not (value.isdigit() and int(value) < max(component.replicas, 1)):
-                return False
-        elif labels.get(key) != value:
-            return False
-    return True
-
-
 def matching(target: TargetSpec, selector: dict[str, str]) -> list[Component]:
-    return [c for c in target.components if _selects(c, selector)]
+    return [
+        c for c in target.components
+        if all(labels_of(c).get(k) == v for k, v in selector.items())
+    ]
 
 
 def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:
     """The victims among `pods` (sorted by name first, so a replay picks the same)."""
-    ordered = sorted(pods, key=lambda p: p.name)
+    ordered = sorted((p for p in pods if params.index in (None, p.index)), key=lambda p: p.name)
     if not ordered:
         return []
     if params.mode == "all":
@@ -105,8 +96,8 @@ def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:
 
 def pods_at_most(params: Selection, target: TargetSpec) -> int:
     """The most pods one occurrence can pick on this target (replicas as the file says)."""
-    slots = 1 if "index" in params.selector else None  # one slot per component at most
-    total = sum(min(c.replicas, slots or c.replicas) for c in matching(target, params.selector))
+    total = sum(c.replicas if params.index is None else int(params.index < c.replicas)
+                for c in matching(target, params.selector))
     if params.mode == "all":
         return total
     if params.mode == "one":
@@ -123,6 +114,9 @@ def selection_errors(params: Selection, target: TargetSpec) -> list[str]:
         return [f"selector: {params.selector} matches no component (have: {shown})"]
     if not any(c.replicas for c in found):
         return [f"selector: {params.selector} matches only components with 0 replicas"]
+    if params.index is not None and not any(params.index < c.replicas for c in found):
+        most = max(c.replicas for c in found)
+        return [f"index: {params.index} is no replica slot of {params.selector} (0-{most - 1})"]
     return []
 
 

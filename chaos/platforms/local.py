@@ -54,9 +54,9 @@ def project_root(settings: dict[str, Any]) -> Path:
     return ours if (ours / "targets").is_dir() else here
 
 
-def pod_labels(component: Component, index: int) -> dict[str, str]:
-    """A pod's labels: the component's own plus `component: NAME` and `index: SLOT`."""
-    return {"component": component.name, **component.labels, "index": str(index)}
+def pod_labels(component: Component) -> dict[str, str]:
+    """A pod's labels: the component's own plus `component: NAME`."""
+    return {"component": component.name, **component.labels}
 
 
 class LocalPlatform:
@@ -271,7 +271,7 @@ class LocalPlatform:
         data_dir = self._data_dir(component.name, index)
         data_dir.mkdir(parents=True, exist_ok=True)
         pod: dict[str, Any] = {
-            "component": component.name, "index": index, "labels": pod_labels(component, index),
+            "component": component.name, "index": index, "labels": pod_labels(component),
             "ports": ports, "settings": settings, "data_dir": str(data_dir), "bug": self.bug,
             "ca_file": str(self.ca_file),
         }
@@ -285,7 +285,7 @@ class LocalPlatform:
             pod["tls"] = {"cert": str(tls_dir / "cert.pem"), "key": str(tls_dir / "key.pem")}
         return SlotSpec(
             component=component.name, index=index, argv=argv, env=self._env(component, index),
-            pod=pod, labels=pod_labels(component, index), cwd=self.root, log_dir=self.pods_dir,
+            pod=pod, labels=pod_labels(component), cwd=self.root, log_dir=self.pods_dir,
             ready=self._ready(component, ports), ready_timeout=_ready_timeout(component),
             restart=component.restart.policy == "always", backoff=component.restart.backoff,
             max_backoff=component.restart.max_backoff,
