@@ -17,6 +17,12 @@ MATRIX = [
     # dead consumer's entry is certainly pending and only reclaim can recover it.
     ("no-reclaim", "consumer-crash-before-effects.yaml", "delivery"),
     ("no-dlq", "poison-messages.yaml", "dlq"),
+    # ACKs what it holds at SIGTERM and drops the work: those orders never finish
+    ("shutdown-acks-in-flight", "rolling-restart.yaml", "delivery"),
+    # stops reading after a failed read: once the broker is away past the redis retry
+    # budget, every consumer stops and the backlog never drains
+    ("no-reconnect", "consumer-broker-outage.yaml", "delivery"),
+    ("no-reconnect", "broker-outage.yaml", "delivery"),
 ]
 
 

@@ -64,6 +64,24 @@ def test_validate_selectors_modes_and_ports() -> None:
         decode(CRASH.Params, {"selector": {"app": "c"}, "point": "sometime"})
 
 
+def test_index_picks_one_replica_slot() -> None:
+    """`index` selects the pods of one replica slot (a rolling restart, slot by slot)."""
+    t = spec()
+    pods = [Pod(name=f"consumer-{i}-abcd", component="consumer", index=i) for i in range(3)]
+    for slot in range(3):
+        params = decode(KILL.Params, {"selector": {"app": "consumer"}, "index": slot,
+                                      "mode": "all"})
+        assert KILL.validate(params, t) == []
+        assert KILL.pods_at_most(params, t) == 1
+        assert [p.index for p in choose(pods, params, random.Random(1))] == [slot]
+    beyond = decode(KILL.Params, {"selector": {"app": "consumer"}, "index": 3})
+    assert KILL.validate(beyond, t) == [
+        "index: 3 is no replica slot of {'app': 'consumer'} (0-2)"]
+    assert choose(pods, beyond, random.Random(1)) == []
+    with pytest.raises(ValidationError, match="index"):
+        decode(KILL.Params, {"selector": {"app": "consumer"}, "index": -1})
+
+
 def test_choose_is_seeded_and_honours_modes() -> None:
     pods = [Pod(name=f"c-{i}-abcd", component="c", index=i) for i in range(10)]
     params = functools.partial(decode, KILL.Params)
