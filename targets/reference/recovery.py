@@ -1,7 +1,7 @@
 """How the consumer survives a broker that is away: an explicit redis-py retry budget, and
 its own error paths (counted in counters.py) for everything longer than that budget.
 
-Why explicit: redis-py's defaults differ by version (5.x: no retries; 6+: 3 attempts;
+Why explicit: redis-py's defaults differ by version (5.x: no retries, later ones retry;
 8.x: 10 retries with exponential backoff up to 1 s, which alone absorbs a broker restart
 and a 6 s partition). Left to the library, the consumer's own read, reconnect, reclaim
 and heartbeat paths would only run on some versions. With the budget below a failure
