@@ -51,41 +51,35 @@ def silent_server() -> Iterator[tuple[int, list[socket.socket]]]:
             conn.close()
 
 
+def _failed_ping_took(port: int, socket_timeout_s: float, error: type[Exception]) -> float:
+    """Seconds until a ping through the consumer's client fails with `error`."""
+
+    async def ping() -> float:
+        client = recovery.client("127.0.0.1", port, socket_timeout_s, max_connections=4)
+        start = time.monotonic()
+        try:
+            with pytest.raises(error):
+                await client.ping()
+            return time.monotonic() - start
+        finally:
+            await client.aclose()
+
+    return asyncio.run(ping())
+
+
 def test_budget_is_explicit_on_a_silent_broker(
         silent_server: tuple[int, list[socket.socket]]) -> None:
     """At most RETRIES + 1 attempts, each on a fresh connection, then the error is the
     consumer's (redis-py 8 alone would make 11; 5.x gives up after the first when the
     silence starts in the connection handshake)."""
     port, accepted = silent_server
-
-    async def ping() -> float:
-        client = recovery.client("127.0.0.1", port, socket_timeout_s=0.3, max_connections=4)
-        start = time.monotonic()
-        try:
-            with pytest.raises(RedisTimeoutError):
-                await client.ping()
-            return time.monotonic() - start
-        finally:
-            await client.aclose()
-
-    took = asyncio.run(ping())
+    took = _failed_ping_took(port, 0.3, RedisTimeoutError)
     assert 1 <= len(accepted) <= recovery.RETRIES + 1
     assert took < recovery.budget_s(0.3) + 1.0
 
 
 def test_budget_on_a_refusing_broker_is_short() -> None:
-    async def ping() -> float:
-        client = recovery.client("127.0.0.1", free_port(), socket_timeout_s=3.0,
-                                 max_connections=4)
-        start = time.monotonic()
-        try:
-            with pytest.raises(RedisConnectionError):
-                await client.ping()
-            return time.monotonic() - start
-        finally:
-            await client.aclose()
-
-    assert asyncio.run(ping()) < 1.5
+    assert _failed_ping_took(free_port(), 3.0, RedisConnectionError) < 1.5
 
 
 # ---------------------------------------------------------------- a broker away, for real
