@@ -4,9 +4,11 @@ its own error paths (counted in counters.py) for everything longer than that bud
 Why explicit: redis-py's defaults differ by version (5.x: no retries, later ones retry;
 8.x: 10 retries with exponential backoff up to 1 s, which alone absorbs a broker restart
 and a 6 s partition). Left to the library, the consumer's own read, reconnect, reclaim
-and heartbeat paths would only run on some versions. With the budget below a failure
-reaches the consumer after at most RETRIES + 1 attempts: about 0.1 s when connections are
-refused, 2 x socket_timeout when the broker does not answer (see docs/reference-pipeline.md).
+and heartbeat paths would only run on some versions. Why none: the consumer retries every
+redis call itself (with backoff, counted); a second retry layer below it only multiplies
+the wait (redis-py retries the reconnect inside each retried command: (n + 1)^2 socket
+timeouts of silence). So a failure reaches the consumer at once when connections are
+refused, after one socket timeout when the broker does not answer (docs/reference-pipeline.md).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from targets.reference.streams import TRANSIENT_REDIS, Streams
 
 T = TypeVar("T")
 
-RETRIES = 1  # one more attempt, on a fresh connection: a pooled one the broker closed
-RETRY_BACKOFF_S = 0.1
+RETRIES = 0  # the consumer's own code owns every failure
+RETRY_BACKOFF_S = 0.1  # between the library's attempts, if RETRIES is ever raised
 
 
 def client(host: str, port: int, socket_timeout_s: float, max_connections: int) -> aredis.Redis:
@@ -45,8 +47,10 @@ def client(host: str, port: int, socket_timeout_s: float, max_connections: int) 
 
 
 def budget_s(socket_timeout_s: float) -> float:
-    """The longest a broker can be silent before a call fails into the consumer's code."""
-    return (RETRIES + 1) * socket_timeout_s + RETRIES * RETRY_BACKOFF_S
+    """The longest a silent broker holds a call before it fails into the consumer's code:
+    each command attempt may reconnect, and redis-py retries each reconnect too."""
+    attempts = (RETRIES + 1) ** 2
+    return attempts * socket_timeout_s + (attempts - 1) * RETRY_BACKOFF_S
 
 
 def read_failure(exc: BaseException) -> bool:
