@@ -208,6 +208,9 @@ class Consumer:
 
     async def read_loop(self) -> None:
         while not self.stopping.is_set():
+            if self.bug == "no-reconnect" and self.counters.any_errors():
+                print("read loop ends (bug no-reconnect)", file=sys.stderr, flush=True)
+                return
             if self.free() <= 0:
                 await asyncio.sleep(0.005)
                 continue
@@ -217,11 +220,9 @@ class Consumer:
                 if not recovery.read_failure(exc):
                     raise
                 self.counters.failed("read", exc)
-                if self.bug == "no-reconnect":
-                    print("read loop ends (bug no-reconnect)", file=sys.stderr, flush=True)
-                    return
-                await recovery.reconnect(self.streams, self.s.backoff, self.counters,
-                                         self.stopping)
+                if self.bug != "no-reconnect":  # the bug ends the loop instead (above)
+                    await recovery.reconnect(self.streams, self.s.backoff, self.counters,
+                                             self.stopping)
                 continue
             self.counters.ok("read")
             done = [False] * len(entries)

@@ -82,6 +82,9 @@ class Counters:
         self.shutdown.released += released
         self.changes += 1
 
+    def any_errors(self) -> bool:
+        return any(count.errors for count in self.paths.values())
+
     def snapshot(self) -> dict[str, Any]:
         return {"paths": {name: {"errors": c.errors, "recoveries": c.recoveries}
                           for name, c in self.paths.items()},

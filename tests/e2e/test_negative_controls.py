@@ -19,8 +19,9 @@ MATRIX = [
     ("no-dlq", "poison-messages.yaml", "dlq"),
     # ACKs what it holds at SIGTERM and drops the work: those orders never finish
     ("shutdown-acks-in-flight", "rolling-restart.yaml", "delivery"),
-    # stops reading after a failed read: once the broker is away past the redis retry
-    # budget, every consumer stops and the backlog never drains
+    # stops reading after its first redis error: once the broker is away past the redis
+    # retry budget, every consumer meets one (a full consumer does not read, but its
+    # reclaim loop still runs), so all stop and the backlog never drains
     ("no-reconnect", "consumer-broker-outage.yaml", "delivery"),
     ("no-reconnect", "broker-outage.yaml", "delivery"),
 ]
