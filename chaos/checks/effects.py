@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from chaos.checks.base import counted
 from chaos.checks.locate import count_by, offenders, publish_times
 from chaos.checks.model import History, Observations, Phases, Timeseries, Verdict
 from chaos.checks.specs import EffectsSpec
@@ -57,9 +58,12 @@ class Effects(EffectsSpec):
         if missing:
             summary = f"effects not in the observations: {', '.join(missing)}"
         elif total:
-            summary = f"{total} orders with an effect applied twice or more ({', '.join(worst)})"
+            summary = (
+                f"{counted(total, 'order')} with an effect applied twice or more "
+                f"({', '.join(worst)})"
+            )
         else:
-            summary = f"no effect applied twice ({len(per_effect)} effects checked)"
+            summary = f"no effect applied twice ({counted(len(per_effect), 'effect')} checked)"
         return Verdict(self.name, total == 0 and not missing, summary, metrics, total, sample)
 
 

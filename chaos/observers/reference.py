@@ -61,6 +61,11 @@ def _order_columns(payload: str) -> tuple[int, int, int]:
 
 
 class ReferenceObserver:
+    description = (
+        "the reference pipeline's final state: outcomes, deliveries, dead letters and "
+        "the effects each service applied"
+    )
+
     def __init__(self, settings: dict[str, Any], platform: Platform | None = None) -> None:
         host, port = _address(settings.get("redis"), "redis")
         self.stream = str(settings.get("stream", "orders"))

@@ -62,6 +62,11 @@ def pod_labels(component: Component) -> dict[str, str]:
 class LocalPlatform:
     """Platform protocol (chaos/platforms/base.py) on local processes."""
 
+    description = (
+        "every component replica runs as a process on this machine, restarted when it "
+        "exits; proxies and certificates are set up for the run and removed after it"
+    )
+
     @staticmethod
     def namespace(target: TargetSpec) -> str | None:
         """`platform.settings.namespace`, by default `local`: an allow-list of staging
