@@ -16,8 +16,8 @@ from chaos.paramdoc import param
 
 STAT = r"p(\d+(?:\.\d+)?)|max"
 SUMS = ("stock", "reserved", "charged", "points")
-# the phases an order can be published in ("outside": before t = 0 or after the window)
-PHASES = ("baseline", "fault", "recovery", "outside")
+# the phases of a run an order can be published in ("outside": in none of them)
+PHASES = ("baseline", "fault", "recovery", "drain", "outside")
 
 
 def unknown_phase(name: str) -> str:

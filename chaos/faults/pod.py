@@ -17,7 +17,7 @@ from msgspec import Meta
 from chaos.faults.base import Action, FaultEnv, FaultNotEffective, FaultParams
 from chaos.platforms.base import PlatformError, Pod
 from chaos.spec.flow import flow
-from chaos.spec.names import no_match
+from chaos.spec.names import no_match, selects
 from chaos.spec.units import Duration
 
 if TYPE_CHECKING:
@@ -75,10 +75,8 @@ def labels_of(component: Component) -> dict[str, str]:
 
 
 def matching(target: TargetSpec, selector: dict[str, str]) -> list[Component]:
-    return [
-        c for c in target.components
-        if all(labels_of(c).get(k) == v for k, v in selector.items())
-    ]
+    """The components with a pod the selector picks (validate's view, `index` included)."""
+    return [c for c in target.components if selects(c, selector)]
 
 
 def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:

@@ -45,7 +45,7 @@ def test_validate_selectors_modes_and_ports() -> None:
     assert KILL.validate(decode(KILL.Params, {"selector": {"component": "broker"}}), t) == []
     bad = decode(KILL.Params, {"selector": {"app": "nope"}})
     (error,) = KILL.validate(bad, t)
-    assert error.startswith("selector: {'app': 'nope'} matches no component")
+    assert error.startswith("selector: {app: nope} matches no component of target")
     for params, message in [
         ({"selector": {"app": "c"}, "mode": "fixed"}, "value: required with mode fixed"),
         ({"selector": {"app": "c"}, "mode": "percent", "value": 150}, "0 < value <= 100"),

@@ -241,9 +241,9 @@ def test_validate_reports_semantic_errors() -> None:
         return fault.validate(decode(fault.Params, params), t)
 
     assert errs(network.LATENCY, {"proxy": "nope", "latency": "1s"}) == [
-        "proxy: no proxy named 'nope' in target (known: c-0, c-1)"]
+        f"proxy: target {t.metadata.name} has no proxy nope (it has: c-0, c-1)"]
     assert errs(network.LATENCY, {"proxies": {"prefix": "x-"}, "latency": "1s"}) == [
-        "proxies: the selector matches no proxy of the target (known: c-0, c-1)"]
+        f"proxies: {{prefix: x-}} matches no proxy of target {t.metadata.name} (it has: c-0, c-1)"]
     assert errs(network.LATENCY, {"proxy": "c-0", "latency": "1s", "jitter": "2s"}) == [
         "jitter: must not exceed latency"]
     assert "client_timeout" in errs(timeout.SLOW, {"proxy": "c-0", "latency": "1s",
