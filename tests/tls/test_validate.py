@@ -52,7 +52,8 @@ def test_proxy_way_needs_a_known_proxy_and_the_embedded_server() -> None:
 def test_handshake_stall_works_with_a_real_toxiproxy() -> None:
     params = {"proxy": "consumer-payment"}
     assert errors(tls.HANDSHAKE_STALL, params, proxy_server={"url": "http://127.0.0.1:8474"}) == []
-    assert errors(tls.HANDSHAKE_STALL, {"proxy": "nope"})[0].startswith("proxy: target tls-test has no proxy nope")
+    (msg,) = errors(tls.HANDSHAKE_STALL, {"proxy": "nope"})
+    assert msg.startswith("proxy: target tls-test has no proxy nope")
     with pytest.raises(ValidationError):
         decode(tls.HANDSHAKE_STALL.Params, {})
 
