@@ -55,7 +55,7 @@ def test_ctrl_c_says_what_it_reverted_and_analyze_says_the_run_never_finished(
     assert all(v["unfinished"] for v in doc["verdicts"])
 
     # --json before or after the verb: the same document (verbs that read a run directory)
-    for verb in (["analyze", "r"], ["analyze", "r", "--check", "recovery"], ["rollback", "r"]):
+    for verb in (["analyze", "r", "--check", "recovery"], ["rollback", "r"]):
         before = run_cli(["--json", *verb], work)
         after = run_cli([*verb, "--json"], work)
         assert before.returncode == after.returncode, (before.stderr, after.stderr)
@@ -251,3 +251,20 @@ def test_the_image_can_write_its_run_directory() -> None:
     assert text.index(f"chown 10001:10001 {workdir}/runs") < text.index("USER 10001")
     readme = (ROOT / "README.md").read_text()
     assert "## What runs where today" in readme and f"{workdir}/runs" in readme
+
+
+def test_a_run_that_finds_the_target_busy_itself_writes_no_traceback(work: Path) -> None:
+    """Run() without a lock from the CLI takes it itself: busy is an expected end."""
+    from chaos.report.progress import PlainProgress
+    from chaos.run.lock import TargetLock
+    from chaos.run.orchestrator import Run
+    from chaos.run.rundir import prepare_run_dir
+    from chaos.spec.validate import check_experiment_file
+
+    checked = check_experiment_file(work / "experiments" / "markers.yaml")
+    run_id, run_dir = prepare_run_dir(checked, 1, work / "r")
+    with TargetLock("test-target"), (work / "progress.log").open("w") as log:
+        result = Run(checked, 1, run_dir, run_id, PlainProgress(log)).execute()
+    assert result.status == "error" and result.exit_code == 3
+    assert result.reason is not None and "PIPECHAOS_LOCK_WAIT" in result.reason
+    assert "LockBusy" not in result.reason and not (run_dir / "runner.log").exists()
