@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from targets.reference.services import fence
+
 Response = tuple[int, dict[str, Any]]
 Handler = Callable[["Tx", dict[str, Any]], Response]
 
@@ -88,7 +90,7 @@ class Store:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={synchronous}")
-        self.db.executescript(SCHEMA)
+        self.db.executescript(SCHEMA + fence.SCHEMA)
 
     def init_kv(self, values: dict[str, int]) -> None:
         """Set initial values once (first start of the deployment only)."""
@@ -97,11 +99,17 @@ class Store:
             for name, value in values.items():
                 self.db.execute("INSERT OR IGNORE INTO kv(name, value) VALUES(?,?)", (name, value))
 
-    def handle(self, key: str, body: dict[str, Any], handler: Handler) -> Response:
-        """Run `handler` at most once per key; replay the stored response otherwise."""
+    def handle(self, key: str, body: dict[str, Any], handler: Handler,
+               token: tuple[str, int] | None = None) -> Response:
+        """Run `handler` at most once per key; replay the stored response otherwise.
+        A stale fencing `token` is refused before either (services/fence.py)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            refused = fence.check(db, body, token) if token is not None else None
+            if refused is not None:
+                db.execute("COMMIT")  # the refusal count only
+                return refused
             row = db.execute("SELECT status, body FROM requests WHERE key=?", (key,)).fetchone()
             if row is not None:
                 db.execute("ROLLBACK")
