@@ -112,7 +112,7 @@ class Store:
                 return refused
             row = db.execute("SELECT status, body FROM requests WHERE key=?", (key,)).fetchone()
             if row is not None:
-                db.execute("ROLLBACK")
+                db.execute("COMMIT")  # nothing changed but the fence, if any
                 stored: dict[str, Any] = orjson.loads(row[1])
                 stored["replayed"] = True
                 return int(row[0]), stored
