@@ -42,6 +42,24 @@ def test_service_refuses_a_stale_token(tmp_path: Path) -> None:
     assert fence.parse("garbage") is None and fence.parse(None) is None
 
 
+def test_a_zombie_undo_that_won_the_race_makes_the_owner_compensate(tmp_path: Path) -> None:
+    """The zombie's release reached the service before the new owner's first call (its
+    token was still the highest): the owner's replayed reserve must not answer ok."""
+    store = Store(tmp_path / "inventory.db")
+    store.init_kv({"stock:sku-1": 100, "reserved": 0, "initial_stock": 100})
+    order = {"run_id": "r", "order_id": 7, "sku": "sku-1", "qty": 2}
+    zombie, owner = fence.parse(token("1-0", 1)), fence.parse(token("1-0", 2))
+    assert store.handle("r:7:inventory.reserve", order, inventory.reserve, zombie)[0] == 200
+    assert store.handle("r:7:inventory.release", order, inventory.release, zombie)[0] == 200
+    status, body = store.handle("r:7:inventory.reserve", order, inventory.reserve, owner)
+    assert (status, body["reason"], body["replayed"]) == (409, "cancelled", True)
+    release = store.handle("r:7:inventory.release", order, inventory.release, owner)
+    assert release[0] == 200 and release[1]["replayed"]  # nothing released twice
+    assert inventory.totals(store)["reserved"] == 0
+    assert store.effects("r") == {"inventory.release": {"order_id": [7], "count": [1]},
+                                  "inventory.reserve": {"order_id": [7], "count": [1]}}
+
+
 def test_a_bare_timeout_says_what_and_how_long() -> None:
     assert failure(TimeoutError(), 6.24, 2.0) == \
         "TimeoutError: no answer after 6.2s (call_timeout 2s)"
