@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aredis
 
+from chaos.observers.handlers import fencing, handled_by
 from targets.reference.fencing import Fencing, fenced_key, handlers_key, token
 from targets.reference.retry import Backoff
 from targets.reference.saga import failure
@@ -119,3 +120,10 @@ def test_a_reclaimed_entry_is_fenced_in_redis(broker: Deployment) -> None:
             await r.aclose()
 
     asyncio.run(scenario())
+    # what the observer makes of it (observations `handled_by` and `fencing`)
+    r = broker.redis()
+    assert handled_by(r, "orders", "r") == {"pods": ["zombie", "owner"], "order_id": [7, 7],
+                                            "pod": [0, 1]}
+    assert fencing(r, "orders", "r", {"inventory": 1}) == {
+        "fenced": 2, "by_stage": {"outcome": 1, "compensation": 1}, "by_pod": {"zombie": 2},
+        "refused": {"inventory": 1}}
