@@ -1,7 +1,7 @@
 """The reference consumer pod: how a message consumer should be written.
 
 XREADGROUP -> (already processed? ack and skip) -> saga -> record outcome + XACK in one
-atomic step. Reclaims entries idle longer than `reclaim_idle` (a restarted pod has a new
+atomic step, only while it still owns the entry (fencing.py: a woken zombie does nothing). Reclaims entries idle longer than `reclaim_idle` (a restarted pod has a new
 name, so only reclaim recovers its predecessor's pending entries), heartbeats its own
 in-flight entries so live work is not stolen, dead-letters poison after `max_attempts`
 deliveries, and on SIGTERM finishes (or, after `shutdown_grace`, releases) in-flight work.
@@ -110,8 +110,10 @@ class Consumer:
             max_connections=settings.concurrency + 8,
         )
         self.streams = Streams(self.redis, settings.names, pod.name)
+        # (under ack-before-effects the early ACK leaves nothing to own: no fence either)
         self.fencing = Fencing(self.redis, settings.names, pod.name,
-                               self.bug != "no-fencing", settings.backoff)
+                               self.bug not in ("no-fencing", "ack-before-effects"),
+                               settings.backoff)
         self.services = Services(
             SagaConfig(settings.urls, settings.call_timeout_s, settings.backoff,
                        settings.tls_compensate, settings.step_deadline_s,
