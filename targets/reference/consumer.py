@@ -1,10 +1,11 @@
 """The reference consumer pod: how a message consumer should be written.
 
 XREADGROUP -> (already processed? ack and skip) -> saga -> record outcome + XACK in one
-atomic step, only while it still owns the entry (fencing.py: a woken zombie does nothing). Reclaims entries idle longer than `reclaim_idle` (a restarted pod has a new
-name, so only reclaim recovers its predecessor's pending entries), heartbeats its own
-in-flight entries so live work is not stolen, dead-letters poison after `max_attempts`
-deliveries, and on SIGTERM finishes (or, after `shutdown_grace`, releases) in-flight work.
+atomic step, only while it still owns the entry (fencing.py: a woken zombie does nothing).
+Reclaims entries idle longer than `reclaim_idle` (a restarted pod has a new name, so only
+reclaim recovers its predecessor's pending entries), heartbeats its own in-flight entries
+so live work is not stolen, dead-letters poison after `max_attempts` deliveries, and on
+SIGTERM finishes (or, after `shutdown_grace`, releases) in-flight work.
 Known-bad variants (`bug`) exist so the checkers can be proven to catch each mistake.
 """
 
