@@ -53,7 +53,7 @@ class Effects(EffectsSpec):
             metrics["duplicated_by_phase"], metrics["duplicated_by_fault"] = count_by(phases, t)
         if missing:
             metrics["missing_effects"] = missing
-        total, sample = offenders(phases, [(dup_ids, t, published)])
+        total, sample = offenders(phases, [(dup_ids, t, published)], observations.handled_by)
         worst = [f"{n} x{v['duplicated']}" for n, v in per_effect.items() if v["duplicated"]]
         if missing:
             summary = f"effects not in the observations: {', '.join(missing)}"

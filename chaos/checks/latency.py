@@ -140,6 +140,7 @@ class Latency(LatencySpec):
             phases,
             [(history.order_id[slow_rows], history.t_invoke[slow_rows],
               np.ones(len(slow_rows), dtype=np.bool_))],
+            observations.handled_by,
         )
         metrics: dict[str, Any] = {
             "phases": stats,

@@ -137,7 +137,7 @@ class Saga(SagaSpec):
         for kind in (unfinished, late, incomplete, uncompensated, both):
             t, pub = publish_times(history, obs, kind)
             groups.append((kind, t, pub))
-        total, sample = offenders(phases, groups)
+        total, sample = offenders(phases, groups, observations.handled_by)
         metrics: dict[str, Any] = {
             "sagas": int(np.count_nonzero(final)),
             "completed": int(np.count_nonzero(done)),

@@ -20,6 +20,7 @@ import redis
 from redis.exceptions import RedisError
 
 from chaos.checks.model import OUTCOMES
+from chaos.observers.handlers import fencing, handled_by
 
 if TYPE_CHECKING:
     from chaos.platforms.base import Platform
@@ -171,10 +172,11 @@ class ReferenceObserver:
                 return {"order_id": ids, "attempts": attempts, "reason": reasons}
             start = f"({rows[-1][0]}"
 
-    def _services(self, run_id: str) -> tuple[dict[str, Any], dict[str, int]]:
+    def _services(self, run_id: str) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
         effects: dict[str, Any] = {name: {"order_id": [], "count": []}
                                    for pair in SAGA for name in pair}
         totals: dict[str, int] = {}
+        refused: dict[str, int] = {}
         with httpx.Client(timeout=60.0) as client:
             for service in SERVICES:
                 resp = client.get(f"{self.admin[service]}/effects", params={"run_id": run_id})
@@ -182,7 +184,8 @@ class ReferenceObserver:
                 body = resp.json()
                 effects.update(body["effects"])
                 totals.update({k: int(v) for k, v in body["totals"].items()})
-        return effects, totals
+                refused[service] = int(body.get("fenced", 0))
+        return effects, totals, refused
 
     def collect(self, run_id: str) -> dict[str, Any]:
         """The observations.json document for `run_id` (docs/observations.md)."""
@@ -194,7 +197,7 @@ class ReferenceObserver:
         recorded: dict[int, tuple[int, int, int]] = {}
         for key, value in outcomes.items():
             try:
-                name, t_ns, deliveries = value.split("|")
+                name, t_ns, deliveries = value.split("|")[:3]  # then the pod, if given
                 recorded[int(key)] = (index.get(name, 0), int(t_ns), int(deliveries))
             except ValueError:
                 continue
@@ -210,7 +213,7 @@ class ReferenceObserver:
         def col(rows: list[tuple[int, int, int]], k: int) -> np.ndarray[Any, Any]:
             return np.fromiter((r[k] for r in rows), dtype=np.int64, count=len(rows))
 
-        effects, totals = self._services(run_id)
+        effects, totals, refused = self._services(run_id)
         return {
             "format": "pipechaos.observations", "version": 1, "run_id": run_id,
             "observer": "reference", "t_observed": time.time_ns(), "outcomes": list(OUTCOMES),
@@ -224,4 +227,6 @@ class ReferenceObserver:
             "totals": totals,
             "settings": {"max_attempts": self.max_attempts, "dlq_attempts": self.max_attempts,
                          "totals_scope": "deployment", "bug": self.bug},
+            "handled_by": handled_by(self.r, self.stream, run_id),
+            "fencing": fencing(self.r, self.stream, run_id, refused),
         }
