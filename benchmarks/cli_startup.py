@@ -55,11 +55,13 @@ def run_once(args: list[str]) -> tuple[float, float]:
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
-def timed(commands: list[list[str]], runs: int) -> list[tuple[float, float, float]]:
+def timed(
+    commands: list[list[str]], runs: int, warm: bool = True
+) -> list[tuple[float, float, float]]:
     """(median wall, median CPU, min CPU) per command over `runs` rounds, after a warm-up.
     Rounds interleave the commands, so load from other work hits baseline and commands
     alike; the minimum CPU time is the run least disturbed by it."""
-    for args in commands:
+    for args in commands if warm else []:
         run_once(args)
     samples: list[list[tuple[float, float]]] = [[] for _ in commands]
     for _ in range(runs):
@@ -135,7 +137,7 @@ def main() -> int:
     ]
     commands = [[sys.executable, "-c", "pass"]]
     commands += [[sys.executable, "-m", "chaos", *args] for _, args, _ in rows]
-    base, *results = timed(commands, runs)
+    base, *results = timed(commands, runs, warm=not args.smoke)
     print(
         f"baseline python -c pass: wall {base[0] * 1000:.1f} ms, cpu {base[1] * 1000:.1f} ms,"
         f" min cpu {base[2] * 1000:.1f} ms (medians of {runs} interleaved rounds;"
