@@ -27,12 +27,13 @@ system-packages:
 test: lint system-packages
 	$(VENV)/bin/pytest -q
 
-# every benchmark, full size; the first that fails stops make with its name
+# every benchmark, full size; then make fails naming each one that failed
 bench: $(STAMP)
-	@set -e; for b in benchmarks/[!_]*.py; do \
+	@failed=""; for b in benchmarks/[!_]*.py; do \
 	    echo "== $$b"; \
-	    $(PY) $$b || { echo "make bench: $$b FAILED (exit $$?)" >&2; exit 1; }; \
-	done
+	    $(PY) $$b || { echo "make bench: $$b FAILED (exit $$?)" >&2; failed="$$failed $$b"; }; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make bench: FAILED:$$failed" >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache
