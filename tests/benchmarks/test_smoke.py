@@ -2,7 +2,7 @@
 
 Only that it runs to the end and prints its figures is checked: at these sizes the ratios
 are noise. The runs have no redis-server on PATH, as on a fresh machine.
-benchmarks/checker_bench.py has its own smoke test (tests/checks).
+benchmarks/checker_bench.py is left out here: its owner gives it its own smoke test.
 """
 
 from __future__ import annotations
