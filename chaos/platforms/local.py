@@ -92,6 +92,7 @@ class LocalPlatform:
         self._reaper: Reaper | None = None
         self._proxy_server: proxyserver.EmbeddedServer | None = None
         self._proxy_url: str | None = None
+        self._shared: proxyserver.SharedServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def up(self) -> None:
@@ -145,8 +146,8 @@ class LocalPlatform:
                 list(pool.map(lambda s: s.stop(self.grace_s), slots))
         if self._proxy_server is not None:
             self._proxy_server.stop(self.grace_s)
-        elif self._proxy_url is not None:
-            proxyserver.delete(self._proxy_url, [p.name for p in self.target.proxies])
+        elif self._shared is not None:
+            self._shared.stop()
         if self._reaper is not None:
             self._reaper.close()
         if self._spawner is not None:
@@ -342,9 +343,9 @@ class LocalPlatform:
             self._proxy_url = url
             self._proxy_server.start()
             return
-        proxyserver.wait_api(url, 5.0, None)
+        self._shared = proxyserver.SharedServer(url, proxies, self.run_dir / "journal.jsonl")
         self._proxy_url = url
-        proxyserver.populate(url, proxies)
+        self._shared.start()
 
     def _env_plain(self) -> dict[str, str]:
         env = dict(os.environ)
