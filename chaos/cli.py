@@ -312,6 +312,10 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
                 r.skipped
                 or f"reverted {len(r.reverted)} action(s)"
                 + (f", {len(r.failed)} FAILED" if r.failed else "")
+                + (
+                    f", deleted {len(r.deleted_proxies)} proxy(ies) it created"
+                    if r.deleted_proxies else ""
+                )
             )
         )
         for f in r.failed:
