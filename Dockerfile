@@ -8,7 +8,11 @@ COPY chaos ./chaos
 COPY targets ./targets
 COPY experiments ./experiments
 RUN pip install --no-cache-dir .
-RUN useradd --uid 10001 --create-home pipechaos
+# The runner writes runs/<run id>/ under its working directory: that one folder belongs to
+# the unprivileged user (mount a volume there to keep runs); the code stays root-owned.
+RUN useradd --uid 10001 --create-home pipechaos \
+    && mkdir -p /opt/pipechaos/runs && chown 10001:10001 /opt/pipechaos/runs
+VOLUME /opt/pipechaos/runs
 USER 10001
 ENTRYPOINT ["pipechaos"]
 CMD ["--help"]

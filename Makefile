@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench setup clean system-packages
 
 setup: $(STAMP)
 
@@ -20,11 +20,20 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check chaos targets tests benchmarks
 	$(VENV)/bin/mypy
 
-test: lint
+# installs (as root on Debian) or names the system packages some tests need; see its list
+system-packages:
+	bash scripts/system-packages.sh
+
+test: lint system-packages
 	$(VENV)/bin/pytest -q
 
+# every benchmark, full size; then make fails naming each one that failed
 bench: $(STAMP)
-	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@failed=""; for b in benchmarks/[!_]*.py; do \
+	    echo "== $$b"; \
+	    $(PY) $$b || { echo "make bench: $$b FAILED (exit $$?)" >&2; failed="$$failed $$b"; }; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make bench: FAILED:$$failed" >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache

@@ -10,6 +10,7 @@ entry), which for read-only verbs includes skipping the interpreter's teardown
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import json
 import os
@@ -54,14 +55,16 @@ def run_once(args: list[str]) -> tuple[float, float]:
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
-def timed(commands: list[list[str]]) -> list[tuple[float, float, float]]:
-    """(median wall, median CPU, min CPU) per command over RUNS rounds, after a warm-up.
+def timed(
+    commands: list[list[str]], runs: int, warm: bool = True
+) -> list[tuple[float, float, float]]:
+    """(median wall, median CPU, min CPU) per command over `runs` rounds, after a warm-up.
     Rounds interleave the commands, so load from other work hits baseline and commands
     alike; the minimum CPU time is the run least disturbed by it."""
-    for args in commands:
+    for args in commands if warm else []:
         run_once(args)
     samples: list[list[tuple[float, float]]] = [[] for _ in commands]
-    for _ in range(RUNS):
+    for _ in range(runs):
         for i, args in enumerate(commands):
             samples[i].append(run_once(args))
     return [
@@ -117,6 +120,11 @@ def library_file() -> Path:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=RUNS)
+    ap.add_argument("--smoke", action="store_true", help="one round (make test)")
+    args = ap.parse_args()
+    runs = 1 if args.smoke else args.rounds
     exp = library_file()
     rows = [
         ("pipechaos --help", ["--help"], 3.0),
@@ -129,10 +137,10 @@ def main() -> int:
     ]
     commands = [[sys.executable, "-c", "pass"]]
     commands += [[sys.executable, "-m", "chaos", *args] for _, args, _ in rows]
-    base, *results = timed(commands)
+    base, *results = timed(commands, runs, warm=not args.smoke)
     print(
         f"baseline python -c pass: wall {base[0] * 1000:.1f} ms, cpu {base[1] * 1000:.1f} ms,"
-        f" min cpu {base[2] * 1000:.1f} ms (medians of {RUNS} interleaved rounds;"
+        f" min cpu {base[2] * 1000:.1f} ms (medians of {runs} interleaved rounds;"
         f" load average {os.getloadavg()[0]:.1f}; bytecode cached)"
     )
     for (name, args, goal), (wall, cpu, cpu_min) in zip(rows, results, strict=True):

@@ -1,7 +1,7 @@
 """History cost: per-publish recording overhead, and big histories written and merged.
 
 Usage: .venv/bin/python benchmarks/history_bench.py [--publishes 20000] [--big 1000000]
-       [--huge 10000000]   (0 skips a part)
+       [--huge 10000000]   (0 skips a part)   [--smoke]
 1. Publishing through RedisStreamPublisher to a real redis-server with and without recording
    each publish in a HistoryWriter: the ratio is the per-publish cost of the history.
 2. `--big` publishes recorded one by one (two strided "processes", claims every 100 ids, as the
@@ -124,7 +124,10 @@ def main() -> None:
     ap.add_argument("--publishes", type=int, default=20_000)
     ap.add_argument("--big", type=int, default=1_000_000)
     ap.add_argument("--huge", type=int, default=10_000_000)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes (make test)")
     args = ap.parse_args()
+    if args.smoke:
+        args.publishes, args.big, args.huge = 200, 2_000, 4_000
     if args.publishes:
         with redis_server() as port:
             publish_cost(port, args.publishes)

@@ -1,6 +1,7 @@
 """Achieved vs offered publish rate through Locust against a real redis-server.
 
 Usage: .venv/bin/python benchmarks/load_rate.py [--seconds 20] [--rates 200,1000] [--users 1]
+       [--smoke]
 The baseline is the offered rate (the schedule); the ratio is achieved / offered, where
 achieved counts acknowledged publishes completed inside the load window.  Goal: >= 0.97.
 """
@@ -19,12 +20,13 @@ from _redis import redis_server
 
 from chaos.load.launcher import LoadGenerator
 from chaos.spec.models import Load
+from chaos.spec.structs import decode
 
 
 def measure(port: int, rate: int, seconds: int, users: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as run_dir:
         gen = LoadGenerator(
-            Load(rate=f"{rate}/s", duration=f"{seconds}s", users=users),
+            decode(Load, {"rate": f"{rate}/s", "duration": f"{seconds}s", "users": users}),
             "redis-stream",
             {"address": f"127.0.0.1:{port}", "stream": f"bench-{rate}"},
             Path(run_dir),
@@ -57,7 +59,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--rates", default="200,1000")
     ap.add_argument("--users", type=int, default=1)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes (make test)")
     args = ap.parse_args()
+    if args.smoke:
+        args.seconds, args.rates = 1, "50"
     print(
         f"{'rate':>6} {'offered/s':>10} {'achieved/s':>11} {'ratio':>7} {'ok':>7} {'not ok':>7} "
         f"{'min/s':>6} {'max/s':>6} {'lag p99 ms':>10} {'lag max ms':>10}"

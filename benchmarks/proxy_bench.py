@@ -4,7 +4,7 @@ Measures single-stream bulk throughput, 64-byte round-trip p50/p99, connections 
 and the accuracy of a 100 ms latency toxic; prints each as a ratio to direct. The upstream
 runs in its own process (`--serve`), so the client and the server do not share a GIL.
 
-    .venv/bin/python benchmarks/proxy_bench.py [--seconds 2] [--rounds 3]
+    .venv/bin/python benchmarks/proxy_bench.py [--seconds 2] [--rounds 3] [--smoke]
 """
 
 from __future__ import annotations
@@ -135,7 +135,11 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes (make test)")
     args = ap.parse_args()
+    trips, toxic_trips = (200, 5) if args.smoke else (3000, 100)
+    if args.smoke:
+        args.seconds, args.rounds = 0.1, 1
     if args.serve:
         serve(args.serve)
         return 0
@@ -169,8 +173,8 @@ def main() -> int:
         d, p = best(rounds, lambda: throughput(direct, secs), lambda: throughput(proxied, secs))
         print(f"{'throughput MB/s (1 stream)':34} {d / 1e6:12.0f} {p / 1e6:12.0f} {p / d:7.2f}x"
               f"  (goal >= 0.25x)")
-        d_rt, p_rt = best(rounds, lambda: round_trips(direct, 3000),
-                          lambda: round_trips(proxied, 3000), key=lambda r: -statistics.median(r))
+        d_rt, p_rt = best(rounds, lambda: round_trips(direct, trips),
+                          lambda: round_trips(proxied, trips), key=lambda r: -statistics.median(r))
         for name, q in (("p50", 0.5), ("p99", 0.99)):
             dv, pv = pct(d_rt, q) * 1e6, pct(p_rt, q) * 1e6
             goal = "  (goal <= +50 us)" if name == "p50" else ""
@@ -182,7 +186,7 @@ def main() -> int:
 
         client.add_toxic("bench", "latency", attributes={"latency": 100})
         base = statistics.median(d_rt)
-        lat = [t - base - 0.100 for t in round_trips(proxied, 100)]
+        lat = [t - base - 0.100 for t in round_trips(proxied, toxic_trips)]
         print(f"{'latency 100ms: added p50/p99 ms':34} {'':12} "
               f"{pct(lat, 0.5) * 1e3:+6.2f}/{pct(lat, 0.99) * 1e3:+5.2f}  (goal p99 <= +3 ms)")
         client.close()

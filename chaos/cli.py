@@ -28,6 +28,7 @@ def _path(text: str) -> Path:
     return Path(text)
 
 USAGE_ERROR = 2
+COULD_NOT_RUN = 3
 HOLDS_NOTHING = ("validate", "plan", "schema")  # verbs that only read files and print
 _verb: list[str | None] = [None]  # the verb main() ran, for console()
 
@@ -74,9 +75,52 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(USAGE_ERROR)
 
 
+# The verbs: name -> (help, arguments). Adding a verb is an entry here plus a
+# `_cmd_<verb>(args) -> int` function below (a verb with a dash maps to an underscore).
+Arg = tuple[tuple[str, ...], dict[str, object]]
+TARGET_HELP = "target name (targets/NAME.yaml) or file; overrides the experiment's target"
+VERBS: dict[str, tuple[str, list[Arg]]] = {
+    "run": ("run an experiment and judge it", [
+        (("file",), {"type": _path, "help": "the experiment file"}),
+        (("--target",), {"help": TARGET_HELP}),
+        (("--seed",), {"type": int, "help": "replay the random choices of an earlier run"}),
+        (("--run-dir",), {"type": _path, "help": "where to write the run (default runs/<id>)"}),
+        (("--dry-run",), {"action": "store_true", "help": "print the plan; touch nothing"}),
+    ]),
+    "validate": ("check experiment/target files", [
+        (("files",), {"type": _path, "nargs": "+", "metavar": "file"}),
+        (("--target",), {"help": TARGET_HELP}),
+    ]),
+    "plan": ("the timed schedule; touches nothing", [
+        (("file",), {"type": _path, "help": "the experiment file"}),
+        (("--seed",), {"type": int,
+                       "help": "the seed whose schedule to show (a run's is in its plan.json)"}),
+        (("--target",), {"help": TARGET_HELP}),
+    ]),
+    "list": ("registered faults, checks, probes, ... and their parameters", []),
+    "rollback": ("revert what a dead run left applied", [
+        (("run_dir",), {"type": _path, "nargs": "?",
+                        "help": "the run directory (default: every unfinished run in runs/)"}),
+    ]),
+    "analyze": ("re-run the checks on a stored run", [
+        (("run_dir",), {"type": _path}),
+        (("--check",), {"help": "only this invariant (verdict name or check name); "
+                                "a check the experiment does not list runs with defaults"}),
+    ]),
+    "schema": ("JSON Schema of a file format", [
+        (("kind",), {"nargs": "?", "choices": ["experiment", "target"],
+                     "default": "experiment"}),
+    ]),
+}
+
+
 def _parser() -> _Parser:
+    # `--json` before the verb or after it: the verb's own flag must not reset the other
     common = _Parser(add_help=False)
-    common.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS,
+        help="machine-readable output on stdout",
+    )
     p = _Parser(
         prog="pipechaos",
         description="Chaos experiments with a verdict for message-consumer pipelines.",
@@ -85,27 +129,10 @@ def _parser() -> _Parser:
         "3 could not run, 130 interrupted",
     )
     sub = p.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    run = sub.add_parser("run", parents=[common], help="run an experiment and judge it")
-    run.add_argument("file", type=_path)
-    run.add_argument("--target", help="target name or file (overrides the experiment's)")
-    run.add_argument("--seed", type=int, help="replay the random choices of an earlier run")
-    run.add_argument("--run-dir", type=_path, help="where to write the run (default runs/<id>)")
-    run.add_argument("--dry-run", action="store_true", help="print the plan; touch nothing")
-    val = sub.add_parser("validate", parents=[common], help="check experiment/target files")
-    val.add_argument("files", type=_path, nargs="+")
-    val.add_argument("--target", help="target name or file for experiments")
-    plan = sub.add_parser("plan", parents=[common], help="the timed schedule; touches nothing")
-    plan.add_argument("file", type=_path)
-    plan.add_argument("--seed", type=int)
-    plan.add_argument("--target")
-    sub.add_parser("list", parents=[common], help="registered faults, checks, probes, ...")
-    rb = sub.add_parser("rollback", parents=[common], help="revert what a dead run left applied")
-    rb.add_argument("run_dir", type=_path, nargs="?")
-    an = sub.add_parser("analyze", parents=[common], help="re-run the checks on a stored run")
-    an.add_argument("run_dir", type=_path)
-    an.add_argument("--check", help="only this invariant (verdict name or check name)")
-    sc = sub.add_parser("schema", parents=[common], help="JSON Schema of a file format")
-    sc.add_argument("kind", nargs="?", choices=["experiment", "target"], default="experiment")
+    for verb, (text, arguments) in VERBS.items():
+        parser = sub.add_parser(verb, parents=[common], help=text, description=text)
+        for names, options in arguments:
+            parser.add_argument(*names, **options)  # type: ignore[arg-type]
     sub.add_parser(
         "proxy",
         help="the Toxiproxy-compatible fault proxy (see pipechaos proxy -h)",
@@ -121,12 +148,14 @@ def main(argv: list[str] | None = None) -> int:
 
         return int(proxy_main(args_list[1:]))
     args = _parser().parse_args(args_list)
+    args.json = getattr(args, "json", False)  # SUPPRESSed unless given, before or after
     _verb[0] = args.verb
     if args.verb is None:
         _parser().print_help()
         return USAGE_ERROR
     try:
-        code: int = getattr(sys.modules[__name__], f"_cmd_{args.verb}")(args)
+        verb = str(args.verb).replace("-", "_")
+        code: int = getattr(sys.modules[__name__], f"_cmd_{verb}")(args)
         return code
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -191,22 +220,9 @@ def _print_plan(plan: dict[str, Any], as_json: bool) -> None:
     if as_json:
         _print_json(plan, indent=2)
         return
-    print(
-        f"experiment {plan['experiment']} on {plan['target']}, seed {plan['seed']}, "
-        f"window {plan['window_ns'] / 1e9:g}s, load {_load_text(plan['load'])}"
-    )
-    if not plan["occurrences"]:
-        print("  no faults")
-    for o in plan["occurrences"]:
-        until = "instant" if o["until_s"] is None else f"until {o['until_s']:.3f}s"
-        params = ", ".join(f"{k}={v}" for k, v in o["params"].items())
-        print(f"  {o['at_s']:9.3f}s  {o['id']:<8} {o['type']:<22} {until}  {params}")
+    from chaos.report.plantext import plan_lines
 
-
-def _load_text(load: Any) -> str:
-    if not isinstance(load, dict):
-        return str(load)
-    return f"{load.get('rate')} for {load.get('duration')}"
+    print("\n".join(plan_lines(plan)))
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -234,20 +250,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     from chaos.report.progress import make_progress
     from chaos.report.table import print_summary
+    from chaos.run.lock import LockBusy, TargetLock
     from chaos.run.orchestrator import Run
     from chaos.run.rundir import prepare_run_dir
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    lock = TargetLock(checked.target.metadata.name)
+    try:  # before the run directory: a busy target is expected, and leaves nothing behind
+        lock.acquire()
+    except LockBusy as exc:
+        return _busy(exc.advice(checked.target.metadata.name), args.json)
     try:
         run_id, run_dir = prepare_run_dir(checked, seed, args.run_dir)
     except OSError as exc:
+        lock.release()
         sys.stderr.write(f"pipechaos: {exc}\n")
         return USAGE_ERROR
     from chaos.run.signals import Interrupted
 
     progress = make_progress(run_id, quiet=args.json)
     try:
-        result = Run(checked, seed, run_dir, run_id, progress).execute()
+        result = Run(checked, seed, run_dir, run_id, progress, lock).execute()
     except Interrupted:  # a signal in the instant between an error and the cleanup
         sys.stderr.write("interrupted\n")
         return 130
@@ -257,6 +280,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print_summary(result.to_json(), sys.stdout)
         print(f"run directory: {run_dir}")
     return result.exit_code
+
+
+def _busy(advice: str, as_json: bool) -> int:
+    """Another run holds the target: one plain line with the remedy, exit 3."""
+    if as_json:
+        _print_json({"status": "busy", "exit_code": COULD_NOT_RUN, "reason": advice})
+    sys.stderr.write(f"pipechaos: {advice}\n")
+    return COULD_NOT_RUN
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
@@ -281,6 +312,10 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
                 r.skipped
                 or f"reverted {len(r.reverted)} action(s)"
                 + (f", {len(r.failed)} FAILED" if r.failed else "")
+                + (
+                    f", deleted {len(r.deleted_proxies)} proxy(ies) it created"
+                    if r.deleted_proxies else ""
+                )
             )
         )
         for f in r.failed:
@@ -297,20 +332,36 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     except SpecError as exc:
         return _fail(exc, args.json)
     invariants = list(experiment.invariants)
-    if args.check:
-        invariants = [i for i in invariants if args.check in (i.verdict_name, i.check)]
-        if not invariants:
-            sys.stderr.write(f"pipechaos: no invariant named {args.check!r} in this run\n")
+    if args.check and not any(args.check in (i.verdict_name, i.check) for i in invariants):
+        from chaos import registry
+
+        if args.check not in registry.checks:  # else: runs with default parameters
+            listed = ", ".join(i.verdict_name for i in invariants) or "none"
+            sys.stderr.write(
+                f"pipechaos: --check: {registry.checks.unknown(args.check)}; "
+                f"this run's invariants: {listed}\n"
+            )
             return USAGE_ERROR
     from chaos.checks.runner import run_checks
-    from chaos.report.table import print_verdicts
+    from chaos.report.result import unfinished
+    from chaos.report.table import mark_unfinished, print_verdicts
 
-    verdicts = [v.to_json() for v in run_checks(args.run_dir, invariants)]
+    verdicts = [v.to_json() for v in run_checks(args.run_dir, invariants, only=args.check)]
+    ended_early = unfinished(args.run_dir)
+    if ended_early is not None:
+        verdicts = mark_unfinished(verdicts, ended_early)
     if args.json:
-        _print_json({"run_dir": str(args.run_dir), "verdicts": verdicts}, default=str)
+        doc = {"run_dir": str(args.run_dir), "finished": ended_early is None,
+               "unfinished": ended_early, "verdicts": verdicts}
+        _print_json(doc, default=str)
     else:
+        if ended_early is not None:
+            print(f"this run never finished ({ended_early}): "
+                  "the verdicts judge only the data it left")
         print_verdicts(verdicts, sys.stdout)
-    return 0 if all(v["ok"] for v in verdicts) else 1
+    if not all(v["ok"] for v in verdicts):
+        return 1
+    return 0 if ended_early is None else COULD_NOT_RUN
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -327,16 +378,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(listing, indent=2, default=str)
         return 0
-    for kind, items in listing.items():
-        print(f"{kind}:")
-        for item in items:
-            print(f"  {item['name']:<24} {item.get('description') or ''}")
-            for param in item.get("params", []):
-                default = "" if param["required"] else f" = {param['default']}"
-                print(
-                    f"      {param['name']}: {param['type']}{default}"
-                    f"{'  ' + param['description'] if param.get('description') else ''}"
-                )
-            if item.get("error"):
-                print(f"      (unavailable: {item['error']})")
+    from chaos.report.listing import listing_lines
+
+    print("\n".join(listing_lines(listing)))
     return 0

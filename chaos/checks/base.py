@@ -30,3 +30,8 @@ class Check(Protocol):
 
     def validate(self, params: dict[str, Any]) -> list[str]:
         """Errors in the invariant's parameters (field first), [] when fine."""
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 bound`, `2 bounds`: summaries read as sentences."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"

@@ -77,6 +77,7 @@ class Delivery(DeliverySpec):
                 (lost_ids, lost_t, np.ones(len(lost_ids), dtype=np.bool_)),
                 (phantom_ids, phantom_t, phantom_pub),
             ],
+            observations.handled_by,
         )
         passed = total == 0
         summary = (

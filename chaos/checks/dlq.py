@@ -100,7 +100,7 @@ class Dlq(DlqSpec):
         for ids in kinds.values():
             t, pub = publish_times(history, obs, ids)
             groups.append((ids, t, pub))
-        total, sample = offenders(phases, groups)
+        total, sample = offenders(phases, groups, observations.handled_by)
         info_dead = int(np.count_nonzero(np.isin(poison_info, dead)))
         metrics: dict[str, Any] = {
             "dead_lettered": len(dead),

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from chaos.checks.base import counted
 from chaos.checks.locate import count_by, offenders, publish_times
 from chaos.checks.model import History, Observations, Phases, Timeseries, Verdict
 from chaos.checks.specs import EffectsSpec
@@ -52,14 +53,17 @@ class Effects(EffectsSpec):
             metrics["duplicated_by_phase"], metrics["duplicated_by_fault"] = count_by(phases, t)
         if missing:
             metrics["missing_effects"] = missing
-        total, sample = offenders(phases, [(dup_ids, t, published)])
+        total, sample = offenders(phases, [(dup_ids, t, published)], observations.handled_by)
         worst = [f"{n} x{v['duplicated']}" for n, v in per_effect.items() if v["duplicated"]]
         if missing:
             summary = f"effects not in the observations: {', '.join(missing)}"
         elif total:
-            summary = f"{total} orders with an effect applied twice or more ({', '.join(worst)})"
+            summary = (
+                f"{counted(total, 'order')} with an effect applied twice or more "
+                f"({', '.join(worst)})"
+            )
         else:
-            summary = f"no effect applied twice ({len(per_effect)} effects checked)"
+            summary = f"no effect applied twice ({counted(len(per_effect), 'effect')} checked)"
         return Verdict(self.name, total == 0 and not missing, summary, metrics, total, sample)
 
 

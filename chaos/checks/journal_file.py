@@ -6,7 +6,8 @@ start) when that is earlier, so the first publishes are not left outside every p
 A fault window is one occurrence (e.g. `f0.1`), spanning its actions: from the first
 `applying` to the last `reverted` (no revert: the last journal time, since the fault was
 in force until the run stopped). An instant fault (plan.json `until_s` null, e.g.
-pod.kill) ends when its actions were verified.
+pod.kill) ends when its actions were verified. A window also lists the pods and proxies
+its actions' records name, so a check can blame the fault that touched an order's pod.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def _plan(path: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
+def _touched(slot: dict[str, Any], record: Any) -> None:
+    """Note the pod or proxy an action record names (for blame: chaos.checks.blame)."""
+    if not isinstance(record, dict):
+        return
+    for key, into in (("pod", slot["pods"]), ("proxy", slot["proxies"])):
+        value = record.get(key)
+        if isinstance(value, str) and value not in into:
+            into.append(value)
+
+
 def phases_from_entries(entries: list[dict[str, Any]], plan: dict[str, dict[str, Any]]) -> Phases:
     last_t = max((e["t"] for e in entries), default=0)
     t0 = next(
@@ -66,8 +77,10 @@ def phases_from_entries(entries: list[dict[str, Any]], plan: dict[str, dict[str,
             occ = str(e.get("occurrence") or occurrence_of.get(e["id"]) or e["id"])
             occurrence_of.setdefault(e["id"], occ)
             occ = occurrence_of[e["id"]]
-            slot = occurrences.setdefault(occ, {"fault": e.get("fault"), "states": {}})
+            slot = occurrences.setdefault(occ, {"fault": e.get("fault"), "states": {},
+                                                "pods": [], "proxies": []})
             slot["states"].setdefault(str(e.get("state")), []).append(e["t"])
+            _touched(slot, e.get("record"))
     ordered = sorted(starts, key=lambda p: starts[p])
     bounds: dict[str, tuple[int, int]] = {}
     for i, phase in enumerate(ordered):
@@ -95,7 +108,8 @@ def phases_from_entries(entries: list[dict[str, Any]], plan: dict[str, dict[str,
         fault_type = planned.get("type") or (
             slot["fault"] if isinstance(slot["fault"], str) else "unknown"
         )
-        windows.append(FaultWindow(id=occ, type=str(fault_type), start=start, end=max(end, start)))
+        windows.append(FaultWindow(id=occ, type=str(fault_type), start=start, end=max(end, start),
+                                   pods=tuple(slot["pods"]), proxies=tuple(slot["proxies"])))
     windows.sort(key=lambda w: (w.start, w.id))
     return Phases(bounds=bounds, faults=windows)
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
+from chaos.checks.base import counted
 from chaos.checks.hdr import histogram
 from chaos.checks.locate import CHUNK, OUTSIDE, lookup, offenders, phase_codes
 from chaos.checks.model import (
@@ -139,6 +140,7 @@ class Latency(LatencySpec):
             phases,
             [(history.order_id[slow_rows], history.t_invoke[slow_rows],
               np.ones(len(slow_rows), dtype=np.bool_))],
+            observations.handled_by,
         )
         metrics: dict[str, Any] = {
             "phases": stats,
@@ -153,7 +155,8 @@ class Latency(LatencySpec):
             parts = [f"{ph} p99 {v['p99_ms']:.1f}ms" for ph, v in stats.items() if ph in selected]
             summary = ", ".join(parts) if parts else "no latency data"
             if checked:
-                summary = f"{len(checked)} bounds hold: {summary}"
+                verb = "holds" if len(checked) == 1 else "hold"
+                summary = f"{counted(len(checked), 'bound')} {verb}: {summary}"
         return Verdict(self.name, not problems, summary, metrics, total, sample)
 
 

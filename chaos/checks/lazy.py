@@ -33,6 +33,7 @@ class LazyCheck:
         self.name = spec.name
         self.description = spec.description
         self.needs = spec.needs
+        self.params: tuple[dict[str, Any], ...] = getattr(spec, "params", ())
         self.target = target
         self._impl: Check | None = None
 

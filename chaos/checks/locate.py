@@ -7,14 +7,18 @@ publishes stays in numpy; Python loops run only over phases, fault windows and s
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from chaos.checks.blame import blame
 from chaos.checks.model import (
     COMPLETED,
     I64,
     Bool,
+    FaultWindow,
+    HandledBy,
     History,
     Ints,
     Observations,
@@ -125,6 +129,12 @@ def fault_codes(phases: Phases, t: I64) -> np.ndarray:
     return np.where(inside >= 0, inside, np.where(before >= 0, before, after))
 
 
+def nearest_fault(phases: Phases, faults: Sequence[FaultWindow], t: int) -> FaultWindow | None:
+    """The fault among `faults` that time `t` points at (fault_codes' rule)."""
+    code = fault_codes(Phases(phases.bounds, list(faults)), np.array([t], dtype=np.int64))[0]
+    return faults[int(code)] if code >= 0 else None
+
+
 def publish_times(history: History, observations: Observations, ids: I64) -> tuple[I64, Bool]:
     """Publish (invoke) time of each order; terminal time for orders never published."""
     h_idx, published = lookup(history.order_id, ids)
@@ -141,13 +151,16 @@ def publish_times(history: History, observations: Observations, ids: I64) -> tup
 def offenders(
     phases: Phases,
     groups: list[tuple[I64, I64, Bool]],
+    handled_by: HandledBy | None = None,
 ) -> tuple[int, tuple[Offender, ...]]:
     """Total and a deterministic sample of offenders.
 
     `groups`: one (ids, times, published) triple per kind of anomaly (lost, phantom,
     ...); the sample takes the lowest ids of each kind in turn, so every kind shows.
     Orders never published get phase `unpublished` (their fault is still located by
-    the time given, typically the terminal time).
+    the time given, typically the terminal time). Each sampled offender's fault is
+    blamed by the pods that handled it when `handled_by` says (chaos.checks.blame),
+    else by time.
     """
     total = sum(len(ids) for ids, _, _ in groups)
     picks: list[list[tuple[int, int, bool]]] = []
@@ -169,16 +182,16 @@ def offenders(
         return total, ()
     t = np.array([c[1] for c in chosen], dtype=np.int64)
     names, codes = phase_codes(phases, t)
-    faults = fault_codes(phases, t)
-    sample = tuple(
-        Offender(
-            id=oid,
-            phase=names[int(codes[k])] if pub else UNPUBLISHED,
-            fault=phases.faults[int(faults[k])].id if faults[k] >= 0 and tk >= 0 else None,
-        )
-        for k, (oid, tk, pub) in enumerate(chosen)
-    )
-    return total, sample
+
+    def pick(faults: Sequence[FaultWindow], tk: int) -> FaultWindow | None:
+        return nearest_fault(phases, faults, tk)
+
+    sample = []
+    for k, (oid, tk, pub) in enumerate(chosen):
+        fault, rule = blame(phases.faults, handled_by, oid, tk, pick)
+        sample.append(Offender(id=oid, phase=names[int(codes[k])] if pub else UNPUBLISHED,
+                               fault=fault, blame=rule))
+    return total, tuple(sample)
 
 
 def count_by(phases: Phases, t: I64) -> tuple[dict[str, int], dict[str, int]]:

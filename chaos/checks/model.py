@@ -62,10 +62,25 @@ class Observations:
     dead_letters: DeadLetters
     totals: dict[str, int]  # initial_stock, stock, reserved, charged, refunded, points
     settings: dict[str, Any] = field(default_factory=dict)  # e.g. dlq_attempts
+    handled_by: HandledBy | None = None  # which pods ran each saga (optional section)
 
 
 OUTCOMES = ("none", "completed", "compensated", "dead_lettered")
 NONE, COMPLETED, COMPENSATED, DEAD_LETTERED = range(4)
+
+
+@dataclass(frozen=True)
+class HandledBy:
+    """The pods that ran each order's saga: one row per (order, pod), sorted by order id
+    (an order run by two consumers, e.g. after a reclaim, has two rows)."""
+
+    order_id: I64
+    pod: Ints  # index into `pods`
+    pods: list[str]
+
+    def of(self, order_id: int) -> set[str]:
+        lo, hi = np.searchsorted(self.order_id, [order_id, order_id + 1])
+        return {self.pods[int(i)] for i in self.pod[int(lo) : int(hi)]}
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,8 @@ class FaultWindow:
     type: str  # fault type name
     start: int  # epoch ns
     end: int  # epoch ns (instant faults: start + time to verify)
+    pods: tuple[str, ...] = ()  # pods its actions touched (pod faults)
+    proxies: tuple[str, ...] = ()  # proxies its actions touched (network, timeout faults)
 
 
 @dataclass(frozen=True)
@@ -109,7 +126,8 @@ class Phases:
 class Offender:
     id: int
     phase: str
-    fault: str | None  # id of the fault window the order's publish fell in, if any
+    fault: str | None  # id of the fault blamed for it (chaos.checks.blame), if any
+    blame: str | None = None  # the rule that chose it: pod | hop | time
 
 
 @dataclass(frozen=True)
@@ -130,7 +148,8 @@ class Verdict:
             "offenders": {
                 "total": self.offenders_total,
                 "sample": [
-                    {"id": o.id, "phase": o.phase, "fault": o.fault} for o in self.offenders
+                    {"id": o.id, "phase": o.phase, "fault": o.fault, "blame": o.blame}
+                    for o in self.offenders
                 ],
             },
         }

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from chaos.checks.handlers_file import HandledByError, read_handled_by
 from chaos.checks.model import I64, OUTCOMES, DeadLetters, Ints, Observations
 
 FORMAT = "pipechaos.observations"
@@ -185,6 +186,11 @@ def read_observations(path: Path) -> Observations:
     settings = doc.get("settings", {})
     if not isinstance(settings, dict):
         raise ObservationsError(f"{name}: settings: must be an object")
+    try:
+        handled_by = read_handled_by(doc.get("handled_by"),
+                                     lambda v, where: _column(v, arrays, f"{name}: {where}"))
+    except HandledByError as exc:
+        raise ObservationsError(f"{name}: {exc}") from None
     return Observations(
         order_id=cols["order_id"].astype(np.int64),
         outcome=outcome.astype(np.int8),
@@ -198,4 +204,5 @@ def read_observations(path: Path) -> Observations:
         dead_letters=DeadLetters(dl_ids.astype(np.int64), attempts, [r or "" for r in reasons]),
         totals={k: int(v) for k, v in totals.items() if isinstance(v, int | float)},
         settings=settings,
+        handled_by=handled_by,
     )

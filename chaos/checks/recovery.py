@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from chaos.checks.base import counted
 from chaos.checks.model import F64, History, Observations, Phases, Timeseries, Verdict
 from chaos.checks.specs import RecoverySpec
 
@@ -124,7 +125,8 @@ class Recovery(RecoverySpec):
             metrics["progress"] = {"windows": int(n), "below_min": slow, "min_seen": worst}
             if slow:
                 problems.append(
-                    f"{slow} of {n} fault windows under {need:g} completions (min {worst:.1f})"
+                    f"{slow} of {counted(int(n), 'fault window')} under {need:g} completions "
+                    f"(min {worst:.1f})"
                 )
         summary = "; ".join(problems) if problems else (
             f"back to baseline {metrics['recovery_s']:.1f}s after heal "

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from chaos.checks.base import counted
 from chaos.checks.locate import (
     CHUNK,
     effect_counts,
@@ -136,7 +137,7 @@ class Saga(SagaSpec):
         for kind in (unfinished, late, incomplete, uncompensated, both):
             t, pub = publish_times(history, obs, kind)
             groups.append((kind, t, pub))
-        total, sample = offenders(phases, groups)
+        total, sample = offenders(phases, groups, observations.handled_by)
         metrics: dict[str, Any] = {
             "sagas": int(np.count_nonzero(final)),
             "completed": int(np.count_nonzero(done)),
@@ -169,8 +170,8 @@ class Saga(SagaSpec):
         problems += [f"totals lack what sum {s} needs" for s in required_missing]
         passed = not problems
         summary = "; ".join(problems) if problems else (
-            f"{metrics['sagas']} sagas terminal within {within:g}s, "
-            f"{len(sums)} sums balanced"
+            f"{counted(metrics['sagas'], 'saga')} terminal within {within:g}s, "
+            f"{counted(len(sums), 'sum')} balanced"
         )
         return Verdict(self.name, passed, summary, metrics, total, sample)
 

@@ -12,15 +12,27 @@ from typing import Any
 
 from chaos.checks.lazy import LazyCheck
 from chaos.checks.params import Bound, Params
+from chaos.paramdoc import param
 
 STAT = r"p(\d+(?:\.\d+)?)|max"
 SUMS = ("stock", "reserved", "charged", "points")
+# the phases of a run an order can be published in ("outside": in none of them)
+PHASES = ("baseline", "fault", "recovery", "drain", "outside")
+
+
+def unknown_phase(name: str) -> str:
+    import difflib  # only for the message
+
+    close = difflib.get_close_matches(name, PHASES, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown phase {name!r}{hint}; known: {', '.join(PHASES)}"
 
 
 class DeliverySpec:
     name = "delivery"
     description = "every ok publish reaches a terminal outcome; no phantom outcomes"
     needs: tuple[str, ...] = ("history", "observations")
+    params: tuple[dict[str, Any], ...] = ()
 
     def validate(self, params: dict[str, Any]) -> list[str]:
         return Params(params, ()).errors
@@ -30,6 +42,7 @@ class EffectsSpec:
     name = "effects"
     description = "no side effect applied more than once for an order"
     needs: tuple[str, ...] = ("history", "observations")
+    params = (param("effects", "name | list[name]", None, "only these effects (default: all)"),)
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, list[str] | None]:
         p = Params(params, ("effects",))
@@ -43,6 +56,11 @@ class SagaSpec:
     name = "saga"
     description = "sagas terminal in time, completed exactly or fully compensated; sums hold"
     needs: tuple[str, ...] = ("history", "observations")
+    params = (
+        param("within", "duration", "30s", "each saga terminal within this of its publish"),
+        param("sums", "name | list[name]", None,
+              f"among {', '.join(SUMS)} (default: every sum whose totals exist)"),
+    )
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, float, list[str] | None]:
         p = Params(params, ("within", "sums"))
@@ -61,6 +79,10 @@ class DlqSpec:
     name = "dlq"
     description = "each poison message dead-lettered once with reason and attempt count"
     needs: tuple[str, ...] = ("history", "observations")
+    params = (
+        param("attempts", "int", None, "the attempt count each dead letter must carry"),
+        param("allow_non_poison", "bool", False, "valid orders may be dead-lettered too"),
+    )
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, int | None, bool]:
         p = Params(params, ("attempts", "allow_non_poison"))
@@ -74,6 +96,12 @@ class LatencySpec:
     name = "latency"
     description = "end-to-end p50/p99/max per phase within absolute or baseline-relative bounds"
     needs: tuple[str, ...] = ("history", "observations", "phases")
+    params = (
+        param("pNN | max", "duration | ratio", None, 'a bound: 200ms, or "3x baseline + 50ms"'),
+        param("phase", "name | list[name]", None,
+              f"among {', '.join(PHASES)} (default: every phase with data)"),
+        param("from", "invoke|ok", "invoke", "latency measured from the publish's invoke or ok"),
+    )
 
     def _parse(
         self, params: dict[str, Any]
@@ -90,7 +118,11 @@ class LatencySpec:
             bound = p.bound(key)
             if bound is not None:
                 bounds[key] = bound
-        return p, bounds, p.names("phase", None), p.choice("from", "invoke", ("invoke", "ok"))
+        phases = p.names("phase", None)
+        for phase in phases or []:
+            if phase not in PHASES:
+                p.fail("phase", unknown_phase(phase))
+        return p, bounds, phases, p.choice("from", "invoke", ("invoke", "ok"))
 
     def validate(self, params: dict[str, Any]) -> list[str]:
         return self._parse(params)[0].errors
@@ -100,6 +132,13 @@ class RecoverySpec:
     name = "recovery"
     description = "lag and pending back to baseline level within a bound after the last heal"
     needs: tuple[str, ...] = ("timeseries", "phases")
+    params = (
+        param("within", "duration", "10s", "back to baseline level this soon after the heal"),
+        param("slack", "number", 10, "baseline level = baseline p95 + slack"),
+        param("hold", "duration", "1s", "how long the level must hold to count"),
+        param("metrics", "name | list[name]", ["lag", "pending"], "timeseries columns"),
+        param("progress", "{min: N, per: duration}", None, "completions per window in faults"),
+    )
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, dict[str, Any]]:
         p = Params(params, ("within", "slack", "hold", "metrics", "progress"))

@@ -16,6 +16,8 @@ from msgspec import Meta
 
 from chaos.faults.base import Action, FaultEnv, FaultNotEffective, FaultParams
 from chaos.platforms.base import PlatformError, Pod
+from chaos.spec.flow import flow
+from chaos.spec.names import no_match, selects
 from chaos.spec.units import Duration
 
 if TYPE_CHECKING:
@@ -31,7 +33,6 @@ class Selection(FaultParams, kw_only=True, frozen=True):
     selector: Annotated[
         dict[str, str], Meta(description="label: value pairs every victim carries")
     ]
-    index: Annotated[int, Meta(ge=0)] | None = None  # only the pods in this replica slot
     mode: Literal["one", "all", "fixed", "percent"] = "one"
     value: Annotated[float | None, Meta(description="mode fixed: a count; percent: 0-100")] = None
     timeout: Annotated[Duration, Meta(description="how long verify waits for a replacement")] = 30.0
@@ -53,8 +54,10 @@ class KillParams(Selection, kw_only=True, frozen=True):
     grace: Annotated[Duration, Meta(description="TERM: SIGKILL after this long")] = 5.0
 
 
-class PauseParams(Selection, frozen=True):
-    pass
+class PauseParams(Selection, kw_only=True, frozen=True):
+    timeout: Annotated[
+        Duration, Meta(description="how long verify waits for the pods to be stopped")
+    ] = 5.0
 
 
 class CrashParams(Selection, kw_only=True, frozen=True):
@@ -72,15 +75,13 @@ def labels_of(component: Component) -> dict[str, str]:
 
 
 def matching(target: TargetSpec, selector: dict[str, str]) -> list[Component]:
-    return [
-        c for c in target.components
-        if all(labels_of(c).get(k) == v for k, v in selector.items())
-    ]
+    """The components with a pod the selector picks (validate's view, `index` included)."""
+    return [c for c in target.components if selects(c, selector)]
 
 
 def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:
     """The victims among `pods` (sorted by name first, so a replay picks the same)."""
-    ordered = sorted((p for p in pods if params.index in (None, p.index)), key=lambda p: p.name)
+    ordered = sorted(pods, key=lambda p: p.name)
     if not ordered:
         return []
     if params.mode == "all":
@@ -96,8 +97,7 @@ def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:
 
 def pods_at_most(params: Selection, target: TargetSpec) -> int:
     """The most pods one occurrence can pick on this target (replicas as the file says)."""
-    total = sum(c.replicas if params.index is None else int(params.index < c.replicas)
-                for c in matching(target, params.selector))
+    total = sum(c.replicas for c in matching(target, params.selector))
     if params.mode == "all":
         return total
     if params.mode == "one":
@@ -110,13 +110,9 @@ def pods_at_most(params: Selection, target: TargetSpec) -> int:
 def selection_errors(params: Selection, target: TargetSpec) -> list[str]:
     found = matching(target, params.selector)
     if not found:
-        shown = ", ".join(f"{c.name} {labels_of(c)}" for c in target.components) or "none"
-        return [f"selector: {params.selector} matches no component (have: {shown})"]
+        return [f"selector: {no_match(target, params.selector)}"]
     if not any(c.replicas for c in found):
-        return [f"selector: {params.selector} matches only components with 0 replicas"]
-    if params.index is not None and not any(params.index < c.replicas for c in found):
-        most = max(c.replicas for c in found)
-        return [f"index: {params.index} is no replica slot of {params.selector} (0-{most - 1})"]
+        return [f"selector: {flow(params.selector)} matches only components with 0 replicas"]
     return []
 
 
@@ -192,8 +188,8 @@ class KillAction:
 class PauseAction:
     fault = "pod.pause"
 
-    def __init__(self, pod: Pod, platform: Platform | None) -> None:
-        self.pod, self.platform = pod, platform
+    def __init__(self, pod: Pod, platform: Platform | None, timeout_s: float = 5.0) -> None:
+        self.pod, self.platform, self.timeout_s = pod, platform, timeout_s
 
     def describe(self) -> str:
         return f"pod.pause {self.pod.name} (pid {self.pod.pid}): SIGSTOP, SIGCONT on revert"
@@ -208,7 +204,14 @@ class PauseAction:
             raise FaultNotEffective(f"pod.pause {self.pod.name}: {exc}") from None
 
     def verify(self) -> None:
+        """Stopped within `timeout` (a platform may deliver SIGSTOP asynchronously)."""
+        import time
+
+        deadline = time.monotonic() + self.timeout_s
         state = process_state(self.pod.pid) if self.pod.pid else ""
+        while state not in ("T", "t") and state and time.monotonic() < deadline:
+            time.sleep(0.01)
+            state = process_state(self.pod.pid) if self.pod.pid else ""
         if state not in ("T", "t"):
             raise FaultNotEffective(
                 f"pod {self.pod.name} (pid {self.pod.pid}) is not stopped (state {state or 'gone'})"
@@ -298,7 +301,7 @@ def _victims(params: Selection, env: FaultEnv) -> list[Pod]:
         raise FaultNotEffective(str(exc)) from None
     victims = choose(live, params, env.rng)
     if not victims:
-        raise FaultNotEffective(f"selector {params.selector} matches no live pod")
+        raise FaultNotEffective(f"selector {flow(params.selector)} matches no live pod")
     return victims
 
 
@@ -348,7 +351,7 @@ class PodPause:
 
     def actions(self, params: FaultParams, env: FaultEnv) -> list[Action]:
         assert isinstance(params, PauseParams)
-        return [PauseAction(pod, env.platform) for pod in _victims(params, env)]
+        return [PauseAction(pod, env.platform, params.timeout) for pod in _victims(params, env)]
 
     def restore(self, record: dict[str, Any]) -> Action:
         return PauseAction(pod_from(record), None)

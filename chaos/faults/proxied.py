@@ -35,7 +35,9 @@ from chaos.proxy.client import (
     Unreachable,
 )
 from chaos.proxy.probe import Outcome, exchange
+from chaos.spec.flow import flow
 from chaos.spec.models import TargetSpec
+from chaos.spec.names import no_proxy
 
 Direction = Literal["both", "upstream", "downstream"]
 Kind = Literal["refuse", "reset", "blackhole", "delay", "present"]
@@ -102,11 +104,14 @@ def selection_errors(params: ProxiedParams, target: TargetSpec) -> list[str]:
     known = [p.name for p in target.proxies]
     field_name = "proxy" if params.proxy is not None else "proxies"
     names = selected(params, target)
-    shown = ", ".join(known) or "none"
     if not names:
-        return [f"proxies: the selector matches no proxy of the target (known: {shown})"]
-    return [f"{field_name}: no proxy named {n!r} in target (known: {shown})"
-            for n in names if n not in known]
+        assert params.proxies is not None  # a single `proxy` always names one
+        shown = ", ".join(known) or "none"
+        chosen = {"names": params.proxies.names, "prefix": params.proxies.prefix}
+        shown_sel = flow({k: v for k, v in chosen.items() if v is not None})
+        return [f"proxies: {shown_sel} matches no proxy of target "
+                f"{target.metadata.name} (it has: {shown})"]
+    return [f"{field_name}: {no_proxy(target, n)}" for n in names if n not in known]
 
 
 # (api, proxy) -> tokens of the `refuse` actions holding it down, applied in this process
@@ -132,7 +137,7 @@ class ToxicAction:
     def describe(self) -> str:
         if self.disable:
             return f"{self.fault}: proxy {self.proxy} down (new connections refused)"
-        parts = ", ".join(f"{t['type']} {t['stream']} {t['attributes']}" for t in self.toxics)
+        parts = ", ".join(f"{t['type']} {t['stream']} {flow(t['attributes'])}" for t in self.toxics)
         return f"{self.fault}: proxy {self.proxy}: {parts}"
 
     def record(self) -> dict[str, Any]:

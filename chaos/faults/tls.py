@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from msgspec import Meta
 
 from chaos.faults.base import Action, FaultEnv, FaultParams
+from chaos.spec.names import no_proxy
 from chaos.spec.units import Duration
 from chaos.tls import actions as tls_actions
 from chaos.tls import handshake
@@ -36,10 +37,17 @@ class CertParams(FaultParams, frozen=True):
     )
     proxy: Annotated[str | None, Meta(description="proxied TLS hop whose proxy presents it")] = None
     server_hostname: Annotated[str | None, Meta(description="name the pods verify")] = None
-    wrong_host: Annotated[str, Meta(description="tls.hostname-mismatch: the SAN used")] = WRONG_HOST
     probe_timeout: Annotated[Duration, Meta(description="one probe handshake's timeout")] = 2.0
     verify_within: Annotated[Duration, Meta(description="how long verify polls for the effect")] = (
         5.0
+    )
+
+
+class MismatchParams(CertParams, frozen=True):
+    """tls.hostname-mismatch alone chooses which host its certificate names."""
+
+    wrong_host: Annotated[str, Meta(description="the host the certificate names instead")] = (
+        WRONG_HOST
     )
 
 
@@ -71,8 +79,7 @@ def _proxy_errors(target: TargetSpec, proxy: str | None) -> list[str]:
     if not proxy:
         return ["proxy: required"]
     if target.proxy(proxy) is None:
-        known = ", ".join(p.name for p in target.proxies) or "none"
-        return [f"proxy: no proxy named {proxy!r} in target (known: {known})"]
+        return [f"proxy: {no_proxy(target, proxy)}"]
     return []
 
 
@@ -82,10 +89,13 @@ class CertFault:
     Params: type[FaultParams] = CertParams
     instant = False
 
-    def __init__(self, name: str, kind: BadKind, description: str) -> None:
+    def __init__(
+        self, name: str, kind: BadKind, description: str, params: type[CertParams] = CertParams
+    ) -> None:
         self.name = name
         self.kind = kind
         self.description = description
+        self.Params = params
 
     def validate(self, params: FaultParams, target: TargetSpec) -> list[str]:
         assert isinstance(params, CertParams)
@@ -123,7 +133,8 @@ class CertFault:
             assert params.proxy is not None
             hosts = _tls_hosts(env.target, _upstream_component(env.target, params.proxy))
             address = env.platform.resolve(f"${{proxy:{params.proxy}}}")
-        bad = make_bad_cert(self.kind, ca_cert, ca_key, hosts, wrong_host=params.wrong_host)
+        wrong_host = getattr(params, "wrong_host", WRONG_HOST)  # MismatchParams only
+        bad = make_bad_cert(self.kind, ca_cert, ca_key, hosts, wrong_host=wrong_host)
         probe = ProbeTarget(
             address, params.server_hostname or hosts[0], ca_cert.decode(), params.probe_timeout
         )
@@ -203,7 +214,10 @@ UNTRUSTED_CA = CertFault(
     "tls.untrusted-ca", BadKind.UNTRUSTED, "the certificate is signed by an untrusted CA"
 )
 HOSTNAME_MISMATCH = CertFault(
-    "tls.hostname-mismatch", BadKind.HOSTNAME_MISMATCH, "the certificate names another host"
+    "tls.hostname-mismatch",
+    BadKind.HOSTNAME_MISMATCH,
+    "the certificate names another host",
+    MismatchParams,
 )
 HANDSHAKE_STALL = HandshakeStall()
 

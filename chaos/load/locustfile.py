@@ -17,7 +17,7 @@ from locust import User, events, task
 from locust.env import Environment
 
 from chaos.load.driver import Driver
-from chaos.load.settings import ENV_INDEX, ENV_SETTINGS, LoadPaths, LoadSettings
+from chaos.load.settings import ENV_INDEX, ENV_SETTINGS, LoadPaths, LoadSettings, write_atomic
 from chaos.publishers.base import Publisher, PublishResult
 
 _settings_file = Path(os.environ.get(ENV_SETTINGS, "settings.json"))
@@ -97,7 +97,8 @@ class OrderPublisher(User):
             publisher.close()
         except Exception as e:
             message = f"{type(e).__name__}: {e}".splitlines()[0]
-            paths.error(index).write_text(message + "\n" + traceback.format_exc())
+            # atomic: the launcher polls for this file and reads its first line
+            write_atomic(paths.error(index), (message + "\n" + traceback.format_exc()).encode())
             if self.environment.runner is not None:
                 self.environment.runner.quit()
             return

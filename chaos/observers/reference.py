@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 
 from chaos.checks.model import OUTCOMES
 from chaos.observers.consumer_counts import consumer_counts
+from chaos.observers.handlers import fencing, handled_by
 
 if TYPE_CHECKING:
     from chaos.platforms.base import Platform
@@ -62,6 +63,11 @@ def _order_columns(payload: str) -> tuple[int, int, int]:
 
 
 class ReferenceObserver:
+    description = (
+        "the reference pipeline's final state: outcomes, deliveries, dead letters and "
+        "the effects each service applied"
+    )
+
     def __init__(self, settings: dict[str, Any], platform: Platform | None = None) -> None:
         host, port = _address(settings.get("redis"), "redis")
         self.stream = str(settings.get("stream", "orders"))
@@ -167,10 +173,11 @@ class ReferenceObserver:
                 return {"order_id": ids, "attempts": attempts, "reason": reasons}
             start = f"({rows[-1][0]}"
 
-    def _services(self, run_id: str) -> tuple[dict[str, Any], dict[str, int]]:
+    def _services(self, run_id: str) -> tuple[dict[str, Any], dict[str, int], dict[str, int]]:
         effects: dict[str, Any] = {name: {"order_id": [], "count": []}
                                    for pair in SAGA for name in pair}
         totals: dict[str, int] = {}
+        refused: dict[str, int] = {}
         with httpx.Client(timeout=60.0) as client:
             for service in SERVICES:
                 resp = client.get(f"{self.admin[service]}/effects", params={"run_id": run_id})
@@ -178,7 +185,8 @@ class ReferenceObserver:
                 body = resp.json()
                 effects.update(body["effects"])
                 totals.update({k: int(v) for k, v in body["totals"].items()})
-        return effects, totals
+                refused[service] = int(body.get("fenced", 0))
+        return effects, totals, refused
 
     def _consumers(self) -> dict[str, Any]:
         """The consumers' own counts (recoveries per error path, shutdowns), per pod and
@@ -197,7 +205,7 @@ class ReferenceObserver:
         recorded: dict[int, tuple[int, int, int]] = {}
         for key, value in outcomes.items():
             try:
-                name, t_ns, deliveries = value.split("|")
+                name, t_ns, deliveries = value.split("|")[:3]  # then the pod, if given
                 recorded[int(key)] = (index.get(name, 0), int(t_ns), int(deliveries))
             except ValueError:
                 continue
@@ -213,7 +221,7 @@ class ReferenceObserver:
         def col(rows: list[tuple[int, int, int]], k: int) -> np.ndarray[Any, Any]:
             return np.fromiter((r[k] for r in rows), dtype=np.int64, count=len(rows))
 
-        effects, totals = self._services(run_id)
+        effects, totals, refused = self._services(run_id)
         return {
             "format": "pipechaos.observations", "version": 1, "run_id": run_id,
             "observer": "reference", "t_observed": time.time_ns(), "outcomes": list(OUTCOMES),
@@ -228,4 +236,6 @@ class ReferenceObserver:
             "totals": totals,
             "settings": {"max_attempts": self.max_attempts, "dlq_attempts": self.max_attempts,
                          "totals_scope": "deployment", "bug": self.bug},
+            "handled_by": handled_by(self.r, self.stream, run_id),
+            "fencing": fencing(self.r, self.stream, run_id, refused),
         }

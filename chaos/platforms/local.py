@@ -54,13 +54,18 @@ def project_root(settings: dict[str, Any]) -> Path:
     return ours if (ours / "targets").is_dir() else here
 
 
-def pod_labels(component: Component) -> dict[str, str]:
-    """A pod's labels: the component's own plus `component: NAME`."""
-    return {"component": component.name, **component.labels}
+def pod_labels(component: Component, index: int) -> dict[str, str]:
+    """A pod's labels: the component's own plus `component: NAME` and `index: SLOT`."""
+    return {"component": component.name, **component.labels, "index": str(index)}
 
 
 class LocalPlatform:
     """Platform protocol (chaos/platforms/base.py) on local processes."""
+
+    description = (
+        "every component replica runs as a process on this machine, restarted when it "
+        "exits; proxies and certificates are set up for the run and removed after it"
+    )
 
     @staticmethod
     def namespace(target: TargetSpec) -> str | None:
@@ -87,6 +92,7 @@ class LocalPlatform:
         self._reaper: Reaper | None = None
         self._proxy_server: proxyserver.EmbeddedServer | None = None
         self._proxy_url: str | None = None
+        self._shared: proxyserver.SharedServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def up(self) -> None:
@@ -140,8 +146,8 @@ class LocalPlatform:
                 list(pool.map(lambda s: s.stop(self.grace_s), slots))
         if self._proxy_server is not None:
             self._proxy_server.stop(self.grace_s)
-        elif self._proxy_url is not None:
-            proxyserver.delete(self._proxy_url, [p.name for p in self.target.proxies])
+        elif self._shared is not None:
+            self._shared.stop()
         if self._reaper is not None:
             self._reaper.close()
         if self._spawner is not None:
@@ -271,7 +277,7 @@ class LocalPlatform:
         data_dir = self._data_dir(component.name, index)
         data_dir.mkdir(parents=True, exist_ok=True)
         pod: dict[str, Any] = {
-            "component": component.name, "index": index, "labels": pod_labels(component),
+            "component": component.name, "index": index, "labels": pod_labels(component, index),
             "ports": ports, "settings": settings, "data_dir": str(data_dir), "bug": self.bug,
             "ca_file": str(self.ca_file),
         }
@@ -285,7 +291,7 @@ class LocalPlatform:
             pod["tls"] = {"cert": str(tls_dir / "cert.pem"), "key": str(tls_dir / "key.pem")}
         return SlotSpec(
             component=component.name, index=index, argv=argv, env=self._env(component, index),
-            pod=pod, labels=pod_labels(component), cwd=self.root, log_dir=self.pods_dir,
+            pod=pod, labels=pod_labels(component, index), cwd=self.root, log_dir=self.pods_dir,
             ready=self._ready(component, ports), ready_timeout=_ready_timeout(component),
             restart=component.restart.policy == "always", backoff=component.restart.backoff,
             max_backoff=component.restart.max_backoff,
@@ -337,9 +343,9 @@ class LocalPlatform:
             self._proxy_url = url
             self._proxy_server.start()
             return
-        proxyserver.wait_api(url, 5.0, None)
+        self._shared = proxyserver.SharedServer(url, proxies, self.run_dir / "journal.jsonl")
         self._proxy_url = url
-        proxyserver.populate(url, proxies)
+        self._shared.start()
 
     def _env_plain(self) -> dict[str, str]:
         env = dict(os.environ)

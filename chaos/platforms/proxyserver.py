@@ -1,8 +1,8 @@
 """The target's proxy server: the embedded one (a subprocess) or a real Toxiproxy by URL.
 
 Both speak the Toxiproxy HTTP API, so the same client (`chaos.proxy.client`) waits for
-`/version`, creates the target's proxies with `/populate` and deletes them from a shared
-server at teardown.
+`/version`, creates the target's proxies with `/populate` and deletes those it created from a
+shared server at teardown (or `pipechaos rollback`, from the journal, if the run died).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from typing import Any
 from chaos.platforms.base import PlatformError
 from chaos.platforms.reaper import Reaper
 from chaos.platforms.supervisor import Spawner, signal_group
-from chaos.proxy.client import ToxiproxyClient, ToxiproxyError
+from chaos.proxy.client import ProxyNotFound, ToxiproxyClient, ToxiproxyError
+from chaos.run import journal as jr
 
 
 def wait_api(base_url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None) -> None:
@@ -66,14 +67,54 @@ def populate(base_url: str, proxies: list[dict[str, Any]]) -> None:
             raise PlatformError(f"proxy server {base_url}: populate failed: {exc}") from None
 
 
-def delete(base_url: str, names: list[str]) -> None:
-    """Remove our proxies from a shared server (best effort: it may be gone already)."""
+def delete(base_url: str, names: list[str]) -> list[str]:
+    """Remove proxies from a shared server, best effort; the names now gone (deleted, or
+    not there), not those the server could not be asked about."""
+    gone: list[str] = []
     with ToxiproxyClient(base_url, timeout=5.0) as client:
         for name in names:
             try:
                 client.delete_proxy(name)
+            except ProxyNotFound:
+                pass
             except ToxiproxyError:
                 continue
+            gone.append(name)
+    return gone
+
+
+class SharedServer:
+    """The target's proxies on a proxy server we did not start (`proxy_server: {url}`).
+
+    Which of them the run creates is journaled (fsynced) before they exist, so that
+    `pipechaos rollback` deletes them when the run dies, as stop() does otherwise. Proxies of
+    the same name the server already had are the run's to use, not to delete.
+    """
+
+    def __init__(self, url: str, proxies: list[dict[str, Any]], journal: Path) -> None:
+        self.url = url
+        self._proxies = proxies
+        self._journal = journal
+        self.created: list[str] = []
+
+    def start(self) -> None:
+        wait_api(self.url, 5.0, None)
+        with ToxiproxyClient(self.url, timeout=10.0) as client:
+            try:
+                found = set(client.proxies())
+            except ToxiproxyError as exc:
+                raise PlatformError(f"proxy server {self.url}: {exc}") from None
+        self.created = [p["name"] for p in self._proxies if p["name"] not in found]
+        if self.created:
+            self._journal.parent.mkdir(parents=True, exist_ok=True)
+            jr.append(self._journal, jr.PROXIES_CREATED, url=self.url, names=self.created)
+        populate(self.url, self._proxies)
+
+    def stop(self) -> None:
+        gone = delete(self.url, self.created)
+        if gone:
+            jr.append(self._journal, jr.PROXIES_DELETED, url=self.url, names=gone)
+        self.created = [n for n in self.created if n not in gone]
 
 
 class EmbeddedServer:

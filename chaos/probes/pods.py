@@ -5,6 +5,7 @@ Optional `pods_selector` in the target's probes.settings narrows the count to so
 
 from __future__ import annotations
 
+from chaos.paramdoc import param
 from chaos.platforms.base import PlatformError
 from chaos.probes.base import ProbeEnv, ProbeError
 
@@ -12,6 +13,9 @@ from chaos.probes.base import ProbeEnv, ProbeError
 class PodsReady:
     name = "pods_ready"
     description = "number of live, ready pods of the target (paused pods are not ready)"
+    params = (
+        param("pods_selector", "{label: value}", {}, "count only the pods with these labels"),
+    )
 
     def measure(self, env: ProbeEnv) -> float:
         raw = env.settings.get("pods_selector") or {}

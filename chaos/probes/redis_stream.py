@@ -11,14 +11,30 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import redis
 from redis.exceptions import RedisError
 
+from chaos.paramdoc import param
 from chaos.probes.base import ProbeEnv, ProbeError
 
 _CHUNK = 10_000
+# what each probe reads from the target's probes.settings (`pipechaos list` shows them)
+_SETTING = {
+    "redis": param("redis", "host:port", None, "the broker", required=True),
+    "stream": param("stream", "str", "orders", "the stream"),
+    "group": param("group", "str", "workers", "the consumer group"),
+    "dlq": param("dlq", "str", "<stream>:dlq", "the dead-letter stream"),
+    "completions": param(
+        "completions", "str", "<stream>:completions", "the counter consumers INCR"
+    ),
+}
+
+
+def _settings(*names: str) -> tuple[dict[str, Any], ...]:
+    return tuple(_SETTING[n] for n in names)
+
 _clients: dict[tuple[str, int], redis.Redis] = {}
 _lock = threading.Lock()
 
@@ -73,6 +89,7 @@ def _guard(what: str, fn: Any) -> float:
 
 @dataclass
 class Lag:
+    params: ClassVar[tuple[dict[str, Any], ...]] = _settings("redis", "stream", "group")
     name: str = "lag"
     description: str = "stream entries not yet delivered to the consumer group"
 
@@ -86,6 +103,7 @@ class Lag:
 
 @dataclass
 class Pending:
+    params: ClassVar[tuple[dict[str, Any], ...]] = _settings("redis", "stream", "group")
     name: str = "pending"
     description: str = "entries delivered to a consumer but not acknowledged (XPENDING)"
 
@@ -99,6 +117,7 @@ class Pending:
 
 @dataclass
 class DlqLength:
+    params: ClassVar[tuple[dict[str, Any], ...]] = _settings("redis", "stream", "dlq")
     name: str = "dlq_length"
     description: str = "entries in the dead-letter stream"
 
@@ -112,6 +131,7 @@ class DlqLength:
 class CompletionRate:
     """Terminal outcomes per second between two calls (first call: a 0.25 s window)."""
 
+    params: ClassVar[tuple[dict[str, Any], ...]] = _settings("redis", "stream", "completions")
     name: str = "completion_rate"
     description: str = "terminal outcomes (completed, compensated, dead-lettered) per second"
     max_gap_s: float = 10.0

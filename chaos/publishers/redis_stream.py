@@ -55,6 +55,8 @@ class RedisStreamPublisher:
     idle (connections kept open for reuse, default 64), password.
     """
 
+    description = "one XADD per order to a Redis stream; each publish is ok, fail or info"
+
     def __init__(self, settings: dict[str, Any], run_id: str) -> None:
         unknown = set(settings) - _SETTINGS
         if unknown:

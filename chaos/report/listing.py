@@ -35,14 +35,15 @@ def type_name(annotation: Any) -> str:
         inner = ", ".join(type_name(a) for a in args)
         return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
     if annotation is type(None):
-        return "None"
+        return "null"
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        keys = (f.encode_name for f in msgspec.structs.fields(annotation))
+        return "{" + ", ".join(f"{k}: ..." for k in keys) + "}"
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
 def _default(value: Any) -> Any:
-    """Defaults as JSON-safe values; text with control characters shown escaped."""
-    if isinstance(value, str) and not value.isprintable():
-        return json.dumps(value)
+    """Defaults as JSON-safe values (the text view shows them in YAML notation)."""
     try:
         json.dumps(value)
     except (TypeError, ValueError):
@@ -58,7 +59,7 @@ def _description(annotation: Any) -> str:
     return " ".join(" ".join(t.split()) for t in texts if t)
 
 
-def _params(model: Any) -> list[dict[str, Any]]:
+def params_of(model: Any) -> list[dict[str, Any]]:
     if not (isinstance(model, type) and issubclass(model, msgspec.Struct)):
         return []
     out = []
@@ -98,7 +99,35 @@ def describe_all() -> dict[str, list[dict[str, Any]]]:
             item["description"] = _doc(plugin)
             if kind == "faults":
                 item["instant"] = bool(getattr(plugin, "instant", False))
-                item["params"] = _params(getattr(plugin, "Params", None))
+                item["params"] = params_of(getattr(plugin, "Params", None))
+            else:  # checks: invariant parameters; probes: the probes.settings they read
+                item["params"] = [dict(p) for p in getattr(plugin, "params", ()) or ()]
             items.append(item)
         listing[kind] = items
     return listing
+
+
+HEADINGS = {"checks": "parameters", "probes": "reads probes.settings"}
+
+
+def listing_lines(listing: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The text of `pipechaos list`: each plugin, then its parameters in YAML notation."""
+    from chaos.spec.flow import flow
+
+    lines: list[str] = []
+    for kind, items in listing.items():
+        lines.append(f"{kind}:")
+        for item in items:
+            lines.append(f"  {item['name']:<24} {item.get('description') or ''}".rstrip())
+            params = item.get("params", [])
+            if params and kind in HEADINGS:
+                lines.append(f"      ({HEADINGS[kind]})")
+            for param in params:
+                default = "" if param["required"] else f" = {flow(param['default'])}"
+                if not param["required"] and param["default"] is None:
+                    default = " (optional)"
+                text = f"  {param['description']}" if param.get("description") else ""
+                lines.append(f"      {param['name']}: {param['type']}{default}{text}")
+            if item.get("error"):
+                lines.append(f"      (unavailable: {item['error']})")
+    return lines

@@ -65,3 +65,22 @@ def write(path: Path, result: RunResult) -> None:
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+FINISHED = ("passed", "failed")
+
+
+def unfinished(run_dir: Path) -> str | None:
+    """None when the run went to its verdict (passed or failed); else how it ended early,
+    for `analyze` to print beside verdicts that judge only what the run left behind."""
+    try:
+        data = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "no result.json: the runner died before the end"
+    except (OSError, ValueError):
+        return "result.json is unreadable"
+    status = data.get("status") if isinstance(data, dict) else None
+    if status in FINISHED:
+        return None
+    reason = data.get("reason") if isinstance(data, dict) else None
+    return f"{status}: {reason}" if reason else str(status)

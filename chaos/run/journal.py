@@ -51,6 +51,20 @@ class Journal:
                 self._file.close()
 
 
+def append(path: Path, event: str, **fields: Any) -> dict[str, Any]:
+    """One fsynced entry from a writer other than the run's Journal (the platform): a single
+    O_APPEND write, so it cannot interleave with the run's own lines."""
+    entry = {"v": VERSION, "t": time.time_ns(), "event": event, **fields}
+    data = (json.dumps(entry, separators=(",", ":"), default=str) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return entry
+
+
 def read(path: Path) -> Iterator[dict[str, Any]]:
     """Entries in order; a torn last line (crash mid-write) is skipped."""
     with path.open("r", encoding="utf-8", errors="replace") as f:
@@ -81,3 +95,23 @@ def unreverted(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def finished(entries: list[dict[str, Any]]) -> bool:
     return any(e.get("event") == "run_end" for e in entries)
+
+
+PROXIES_CREATED = "proxies_created"  # {url, names}: journaled before the server has them
+PROXIES_DELETED = "proxies_deleted"  # {url, names}: gone from the server again
+
+
+def leftover_proxies(entries: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Proxies the run created on a shared proxy server and has not deleted, by server URL
+    (only those the server did not already have: found ones are reused and left there)."""
+    left: dict[str, dict[str, None]] = {}
+    for e in entries:
+        url, names = e.get("url"), e.get("names")
+        if not isinstance(url, str) or not isinstance(names, list):
+            continue
+        if e.get("event") == PROXIES_CREATED:
+            left.setdefault(url, {}).update(dict.fromkeys(str(n) for n in names))
+        elif e.get("event") == PROXIES_DELETED:
+            for n in names:
+                left.get(url, {}).pop(str(n), None)
+    return {url: list(names) for url, names in left.items() if names}

@@ -16,6 +16,17 @@ from pathlib import Path
 class LockBusy(Exception):
     """Another live process holds the target's lock."""
 
+    def __init__(self, message: str, holder: str = "?", path: Path | None = None) -> None:
+        super().__init__(message)
+        self.holder, self.path = holder, path
+
+    def advice(self, target: str) -> str:
+        """The one line a user reads: who holds it, and what to do."""
+        return (
+            f"target {target} is busy: another run (pid {self.holder}) is using it; "
+            "try again when it ends, or set PIPECHAOS_LOCK_WAIT=SECONDS to wait for it"
+        )
+
 
 def lock_wait_s() -> float:
     """PIPECHAOS_LOCK_WAIT: seconds to wait for a busy target (default 0: fail at once)."""
@@ -56,7 +67,7 @@ class TargetLock:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
             os.close(fd)
             raise LockBusy(
-                f"target is busy: another run (pid {holder}) holds {self.path}"
+                f"target is busy: another run (pid {holder}) holds {self.path}", holder, self.path
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -20,10 +20,11 @@ from chaos.probes.sampler import Sampler
 from chaos.report import result as result_file
 from chaos.report.progress import Progress
 from chaos.report.result import RunResult
+from chaos.report.table import reverted_text
 from chaos.run.faults import FaultFailed, apply_occurrence, pods_touched, revert_occurrence
 from chaos.run.journal import Journal
 from chaos.run.ledger import Entry, Ledger
-from chaos.run.lock import TargetLock
+from chaos.run.lock import LockBusy, TargetLock
 from chaos.run.plan import Occurrence, occurrences
 from chaos.run.rundir import resolve_all
 from chaos.run.signals import Interrupted, SignalGuard
@@ -45,8 +46,16 @@ class Stop(Exception):
 
 class Run:
     def __init__(
-        self, checked: Checked, seed: int, run_dir: Path, run_id: str, progress: Progress
+        self,
+        checked: Checked,
+        seed: int,
+        run_dir: Path,
+        run_id: str,
+        progress: Progress,
+        lock: TargetLock | None = None,
     ) -> None:
+        """`lock`: the target's lock, already held by the caller (the CLI takes it before
+        it creates the run directory); released when the run ends. None: taken here."""
         self.c = checked
         self.exp = checked.experiment
         self.target = checked.target
@@ -68,6 +77,7 @@ class Run:
         self._observer_obj: Any = None
         self.probe_env: ProbeEnv | None = None
         self._open: dict[str, int] = {}
+        self._lock = lock
 
     # ------------------------------------------------------------------ shell
 
@@ -83,11 +93,12 @@ class Run:
             seed=self.seed,
             bug=self.bug,
         )
-        lock = TargetLock(self.target.metadata.name)
-        locked = False
+        lock = self._lock or TargetLock(self.target.metadata.name)
+        locked = self._lock is not None
         try:
-            lock.acquire()
-            locked = True
+            if not locked:
+                lock.acquire()
+                locked = True
             self._timeline()
         except Interrupted as exc:
             self._stop_with("interrupted", f"received {exc}")
@@ -95,6 +106,8 @@ class Run:
             self._stop_with(exc.status, exc.reason)
         except FaultFailed as exc:
             self._stop_with("error", str(exc))
+        except LockBusy as exc:  # expected, not a bug: no traceback in runner.log
+            self._stop_with("error", exc.advice(self.target.metadata.name))
         except Exception as exc:
             self._stop_with("error", _one_line(exc))
             (self.run_dir / "runner.log").write_text(traceback.format_exc(), encoding="utf-8")
@@ -123,7 +136,11 @@ class Run:
     def _cleanup(self) -> None:
         for phase in list(self._open):
             self._phase_end(phase)
-        if not self.ledger.revert_all():
+        pending = self.ledger.active()
+        ok = self.ledger.revert_all()
+        if pending or self.result.status not in ("passed", "failed"):
+            self.progress.note(reverted_text(pending))
+        if not ok:
             if self.result.status in ("passed", "failed"):
                 self.result.status = "error"
             self.result.reason = (self.result.reason or "") + " (a revert failed: see journal)"

@@ -84,6 +84,7 @@ def occurrence_rng(seed: int, occurrence_id: str) -> random.Random:
 
 def plan_json(experiment: Experiment, seed: int) -> dict[str, Any]:
     load = experiment.load
+    occ = occurrences(experiment, seed)
     return {
         "format": "pipechaos.plan",
         "version": 1,
@@ -91,7 +92,50 @@ def plan_json(experiment: Experiment, seed: int) -> dict[str, Any]:
         "experiment": experiment.metadata.name,
         "load": load_json(load) if isinstance(load, Load) else "none",
         "window_ns": int(experiment.window_s() * 1e9),
-        "occurrences": [o.to_json() for o in occurrences(experiment, seed)],
+        "phases": phases_json(experiment, occ),
+        "occurrences": [
+            {**o.to_json(), "defaults": fault_defaults(o.type, o.params)} for o in occ
+        ],
+    }
+
+
+def phases_json(experiment: Experiment, occ: list[Occurrence]) -> list[dict[str, Any]]:
+    """When each phase starts and ends, in seconds from t = 0 (as the orchestrator runs
+    them): baseline until the first fault, fault until the last one ends, recovery until
+    the window ends, then drain for at most `timing.drain_timeout`."""
+    window = experiment.window_s()
+    spans: list[tuple[str, float, float]] = []
+    if occ:
+        first = min(o.at_s for o in occ)
+        last = max(o.at_s if o.until_s is None else o.until_s for o in occ)
+        spans += [("baseline", 0.0, first), ("fault", first, last), ("recovery", last, window)]
+    else:
+        spans.append(("baseline", 0.0, window))
+    out = [
+        {"phase": name, "start_s": round(start, 6), "end_s": round(end, 6)}
+        for name, start, end in spans
+        if end > start or name == "fault"
+    ]
+    drain_end = window + experiment.timing.drain_timeout
+    out.append({"phase": "drain", "start_s": round(window, 6), "end_s": round(drain_end, 6),
+                "at_most": True})
+    return out
+
+
+def fault_defaults(fault_type: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The parameters the file leaves to their defaults (nulls omitted), as `list` shows
+    them; {} for a fault type that is not registered."""
+    from chaos import registry
+    from chaos.report.listing import params_of
+
+    try:
+        model = registry.faults.get(fault_type).Params
+    except registry.RegistryError:
+        return {}
+    return {
+        p["name"]: p["default"]
+        for p in params_of(model)
+        if not p["required"] and p["name"] not in given and p["default"] is not None
     }
 
 

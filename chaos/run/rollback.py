@@ -1,8 +1,9 @@
 """`pipechaos rollback`: revert what a dead run left applied, from its journal alone.
 
 Each action is rebuilt with `registry.faults[fault].restore(record)` (no platform needed)
-and reverted newest first; the journal records each revert. A run whose process is still
-alive is refused: its own cleanup will revert.
+and reverted newest first; the journal records each revert. Then the proxies the run created
+on a shared proxy server are deleted, as the platform's down() would have. A run whose
+process is still alive is refused: its own cleanup will revert.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class RollbackReport:
     run_dir: Path
     reverted: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    deleted_proxies: list[str] = field(default_factory=list)  # "<url> <name>"
     skipped: str | None = None  # why nothing was done
 
     def to_json(self) -> dict[str, Any]:
@@ -29,6 +31,7 @@ class RollbackReport:
             "run_dir": str(self.run_dir),
             "reverted": self.reverted,
             "failed": self.failed,
+            "deleted_proxies": self.deleted_proxies,
             "skipped": self.skipped,
         }
 
@@ -86,7 +89,8 @@ def rollback(run_dir: Path) -> RollbackReport:
         report.skipped = f"run still in progress (pid {pid}); stop it and it reverts itself"
         return report
     todo = jr.unreverted(entries)
-    if not todo and jr.finished(entries):
+    proxies = jr.leftover_proxies(entries)
+    if not todo and not proxies and jr.finished(entries):
         report.skipped = "nothing left applied"
         return report
     journal = jr.Journal(path)
@@ -95,6 +99,8 @@ def rollback(run_dir: Path) -> RollbackReport:
             _revert_one(journal, entry, report)
         if report.failed:
             _last_resort(run_dir, todo, journal)
+        for url, names in proxies.items():
+            _delete_proxies(journal, url, names, report)
         if not jr.finished(entries):
             journal.write("run_end", sync=True, status="rolled_back")
     finally:
@@ -121,6 +127,19 @@ def _revert_one(journal: jr.Journal, entry: dict[str, Any], report: RollbackRepo
     report.reverted.append(action_id)
 
 
+def _delete_proxies(
+    journal: jr.Journal, url: str, names: list[str], report: RollbackReport
+) -> None:
+    from chaos.platforms.proxyserver import delete
+
+    gone = delete(url, names)
+    if gone:
+        journal.write(jr.PROXIES_DELETED, sync=True, url=url, names=gone, by="rollback")
+    report.deleted_proxies += [f"{url} {name}" for name in gone]
+    report.failed += [f"proxy {name} on {url}: not deleted (server unreachable?)"
+                      for name in names if name not in gone]
+
+
 def _last_resort(run_dir: Path, todo: list[dict[str, Any]], journal: jr.Journal) -> None:
     """A revert failed: reset the proxy server the run used, if we can tell which."""
     urls: set[str] = set()
@@ -142,13 +161,14 @@ def _last_resort(run_dir: Path, todo: list[dict[str, Any]], journal: jr.Journal)
 
 
 def unfinished(runs_root: Path) -> list[Path]:
-    """Run directories under `runs_root` whose journal has no run_end or unreverted actions."""
+    """Run directories under `runs_root` whose journal has no run_end, unreverted actions or
+    proxies left on a shared proxy server."""
     out: list[Path] = []
     if not runs_root.is_dir():
         return out
     for journal_path in sorted(runs_root.glob("*/journal.jsonl")):
         entries = list(jr.read(journal_path))
-        if not jr.finished(entries) or jr.unreverted(entries):
+        if not jr.finished(entries) or jr.unreverted(entries) or jr.leftover_proxies(entries):
             out.append(journal_path.parent)
     return out
 

@@ -75,19 +75,38 @@ def load_target(path: Path) -> tuple[TargetSpec, Located]:
     return parse(located, TargetSpec, "Target"), located
 
 
-def resolve_target_path(experiment_path: Path, name: str, cwd: Path | None = None) -> Path:
-    """DESIGN.md: NAME -> targets/NAME.yaml in cwd then beside the experiment's directory;
-    a value with '/' or '.yaml' is a path relative to the experiment file."""
+def resolve_target_path(
+    experiment_path: Path,
+    name: str,
+    cwd: Path | None = None,
+    located: Located | None = None,
+    flag: bool = False,
+) -> Path:
+    """NAME -> targets/NAME.yaml in cwd then beside the experiment's directory; a value
+    with '/' or '.yaml' is a path relative to the experiment file. Not found: one problem
+    naming the experiment file and the line of its `target` (or the `--target` flag)."""
+    from chaos.spec import target_paths
+
+    if flag and ("/" in name or name.endswith((".yaml", ".yml"))):
+        raise SpecError.one("--target", f"no such file {name}")
     if "/" in name or name.endswith((".yaml", ".yml")):
-        return (experiment_path.parent / name).resolve()
-    here = (cwd or Path.cwd()) / "targets" / f"{name}.yaml"
-    if here.is_file():
-        return here
-    beside = experiment_path.resolve().parent.parent / "targets" / f"{name}.yaml"
-    if beside.is_file():
-        return beside
+        path = (experiment_path.parent / name).resolve()
+        if path.is_file() or path.is_dir():  # a directory: read_located says so
+            return path
+        message = target_paths.no_file(experiment_path, name, path, cwd or Path.cwd())
+    else:
+        tried = target_paths.candidates(experiment_path, name, cwd or Path.cwd())
+        for path in tried:
+            if path.is_file():
+                return path
+        message = target_paths.no_name(name, tried)
+    if flag:
+        raise SpecError.one("--target", message)
+    pos = located.where(("target",)) if located is not None else None
     raise SpecError.one(
         str(experiment_path),
-        f"target {name!r} not found (looked for {here} and {beside})",
+        message,
         field="target",
+        line=pos[0] if pos else None,
+        col=pos[1] if pos else None,
     )

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from chaos import registry
+from chaos.spec import names
 from chaos.spec.errors import Problem, path_text
 from chaos.spec.models import Experiment, TargetSpec
 from chaos.spec.struct_errors import problems as struct_problems
@@ -199,36 +200,45 @@ def _fault_params(
         return None
     if target is None:
         return parsed
-    proxy = params.get("proxy")
-    if isinstance(proxy, str) and target.proxy(proxy) is None:
-        known = ", ".join(p.name for p in target.proxies) or "none"
-        out.add(
-            (*base, "proxy"),
-            f"target {target.metadata.name!r} has no proxy {proxy!r}; defined: {known}",
-        )
-    component = params.get("component")
-    if isinstance(component, str) and target.component(component) is None:
-        known = ", ".join(c.name for c in target.components) or "none"
-        out.add((*base, "component"), f"target has no component {component!r}; defined: {known}")
-    selector = params.get("selector")
-    if (
-        isinstance(selector, dict)
-        and selector
-        and not any(
-            all(c.labels.get(k) == v for k, v in selector.items()) for c in target.components
-        )
-    ):
-        out.add((*base, "selector"), f"matches no component of target {target.metadata.name!r}")
+    reported = _target_name_problems(out, params, base, target)
     try:
         messages = fault.validate(parsed, target)
     except Exception as exc:  # a plugin bug must still read as one line
         messages = [f"validation failed inside the plugin: {type(exc).__name__}: {exc}"]
     already = {str(p) for p in out.items}
     for msg in messages:
+        if msg.partition(": ")[0] in reported:
+            continue  # said once already, in the shared wording
         _add_field_first(out, base, msg)
         if str(out.items[-1]) in already:
             out.items.pop()
     return parsed
+
+
+def _target_name_problems(
+    out: _Out, params: dict[str, Any], base: Path, target: TargetSpec
+) -> set[str]:
+    """A `proxy`, `component` or `selector` parameter the target cannot satisfy, in the
+    wording of chaos/spec/names.py; returns the fields reported, so a fault type's own
+    message about the same field is not printed a second time."""
+    reported: set[str] = set()
+    proxy = params.get("proxy")
+    if isinstance(proxy, str) and target.proxy(proxy) is None:
+        out.add((*base, "proxy"), names.no_proxy(target, proxy))
+        reported.add("proxy")
+    component = params.get("component")
+    if isinstance(component, str) and target.component(component) is None:
+        out.add((*base, "component"), names.no_component(target, component))
+        reported.add("component")
+    selector = params.get("selector")
+    if (
+        isinstance(selector, dict)
+        and selector
+        and not any(names.selects(c, selector) for c in target.components)
+    ):
+        out.add((*base, "selector"), names.no_match(target, selector))
+        reported.add("selector")
+    return reported
 
 
 def _add_field_first(out: _Out, base: Path, msg: str) -> None:

@@ -42,9 +42,9 @@ def check_experiment_file(path: Path, target_override: str | None = None) -> Che
     if target_override:
         target_path = Path(target_override)
         if not target_path.is_file():
-            target_path = resolve_target_path(path, target_override)
+            target_path = resolve_target_path(path, target_override, flag=True)
     else:
-        target_path = resolve_target_path(path, experiment.target)
+        target_path = resolve_target_path(path, experiment.target, located=located)
     target, target_located = check_target_file(target_path)
     found: list[Problem] = check_experiment(experiment, located, target)
     if found:

@@ -1,10 +1,11 @@
 """The reference consumer pod: how a message consumer should be written.
 
 XREADGROUP -> (already processed? ack and skip) -> saga -> record outcome + XACK in one
-atomic step. Reclaims entries idle longer than `reclaim_idle` (a restarted pod has a new
-name, so only reclaim recovers its predecessor's pending entries), heartbeats its own
-in-flight entries so live work is not stolen, dead-letters poison after `max_attempts`
-deliveries, and on SIGTERM finishes (or, after `shutdown_grace`, releases) in-flight work.
+atomic step, only while it still owns the entry (fencing.py: a woken zombie does nothing).
+Reclaims entries idle longer than `reclaim_idle` (a restarted pod has a new name, so only
+reclaim recovers its predecessor's pending entries), heartbeats its own in-flight entries
+so live work is not stolen, dead-letters poison after `max_attempts` deliveries, and on
+SIGTERM finishes (or, after `shutdown_grace`, releases) in-flight work.
 Known-bad variants (`bug`) exist so the checkers can be proven to catch each mistake.
 """
 
@@ -23,6 +24,7 @@ from targets.reference import counters as published
 from targets.reference import recovery, shutdown
 from targets.reference.admin import admin_app
 from targets.reference.crash import CrashPoints
+from targets.reference.fencing import Fenced, Fencing
 from targets.reference.loop import run as run_loop
 from targets.reference.order import Poison, parse_entry
 from targets.reference.pod import PodConfig, die, duration_s, load_pod
@@ -108,6 +110,10 @@ class Consumer:
         self.redis = recovery.client(settings.redis_host, settings.redis_port, timeout,
                                      max_connections=settings.concurrency + 8)
         self.streams = Streams(self.redis, settings.names, pod.name)
+        # (under ack-before-effects the early ACK leaves nothing to own: no fence either)
+        self.fencing = Fencing(self.redis, settings.names, pod.name,
+                               self.bug not in ("no-fencing", "ack-before-effects"),
+                               settings.backoff)
         self.services = Services(
             SagaConfig(settings.urls, settings.call_timeout_s, settings.backoff,
                        settings.tls_compensate, settings.step_deadline_s,
@@ -127,6 +133,7 @@ class Consumer:
                 "dead_lettered": self.stats.dead_lettered,
                 "duplicates": self.stats.duplicates, "reclaimed": self.stats.reclaimed,
                 "poison_retries": self.stats.poison_retries,
+                "fenced": self.fencing.fenced, "fenced_by_stage": dict(self.fencing.by_stage),
                 "tls_failures": dict(self.services.tls_failures),
                 "calls": self.services.calls, "slow_calls": self.services.slow_calls,
                 "max_call_ms": round(self.services.max_call_s * 1000, 1),
@@ -152,10 +159,19 @@ class Consumer:
         if isinstance(order, Poison):
             await self.poison(entry_id, order, deliveries)
             return
-        outcome = await run_saga(self.services, order)
+        try:
+            outcome = await run_saga(self.services, order,
+                                     self.fencing.fence(entry_id, deliveries))
+        except Fenced as exc:  # another consumer owns it now: leave it alone
+            stage = exc.stage
+            print(f"order {order_key}: fenced ({stage}): {exc}", file=sys.stderr, flush=True)
+            await self._redis("fenced", lambda: self.fencing.abandoned(run_id, order_key, stage))
+            return
         self.crash.reached("after-effects-before-ack", entry_id)
-        await self._redis("finish", lambda: self.streams.finish(
-            run_id, order_key, entry_id, outcome, deliveries))
+        record = self.fencing.record(outcome, deliveries)
+        if await self._redis("finish", lambda: self.fencing.finish(
+                run_id, order_key, entry_id, record, deliveries)) < 0:
+            return  # fenced: the new owner records the outcome
         if outcome == "completed":
             self.stats.completed += 1
         else:

@@ -10,6 +10,10 @@ A forward step still failing transiently after `step_deadline` is given up: the 
 compensates, the uncertain step included (it may have been applied with its answer
 lost). The services make that safe: undoing an effect that was never applied leaves a
 tombstone, so the original request arriving late is refused instead of applied.
+
+With a `Fence` (targets/reference/fencing.py) every call carries the consumer's fencing
+token and the saga stops (`Fenced`) as soon as the consumer has lost the entry to a
+reclaim: it checks before compensating, and a service refusing a stale token says so.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Literal
 import aiohttp
 import orjson
 
+from targets.reference.fencing import HEADER, Fence, Fenced
 from targets.reference.order import Order
 from targets.reference.retry import Backoff
 from targets.reference.tls_errors import classify
@@ -91,15 +96,17 @@ class Services:
     async def close(self) -> None:
         await self.session.close()
 
-    async def _once(self, service: str, action: str, key: str, order: Order) -> None:
+    async def _once(self, service: str, action: str, key: str, order: Order,
+                    token: str | None = None) -> None:
         url = f"{self.config.urls[service]}/{action}"
         self.calls += 1
         started = time.monotonic()
+        headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
+        if token is not None:
+            headers[HEADER] = token
         try:
-            async with self.session.post(
-                url, data=orjson.dumps(order.body()),
-                headers={"Idempotency-Key": key, "Content-Type": "application/json"},
-            ) as resp:
+            async with self.session.post(url, data=orjson.dumps(order.body()),
+                                         headers=headers) as resp:
                 body = await resp.read()
                 status = resp.status
             took = time.monotonic() - started
@@ -111,25 +118,32 @@ class Services:
                 self.tls_failures[kind] = self.tls_failures.get(kind, 0) + 1
                 if self.config.tls_compensate and kind != "handshake":
                     raise Rejected(f"tls:{kind}") from exc
-            raise Transient(f"{service}.{action}: {type(exc).__name__}: {exc}") from exc
+            why = failure(exc, time.monotonic() - started, self.config.call_timeout_s)
+            raise Transient(f"{service}.{action}: {why}") from exc
         if status == 200:
             return
+        if status == 409 and b'"fenced"' in body:
+            raise Fenced(f"{service}.{action}: {body[:200]!r}")
         if status in (400, 409, 422):
             raise Rejected(f"{service}.{action}: {status} {body[:200]!r}")
         raise Transient(f"{service}.{action}: HTTP {status}")
 
     async def call(
-        self, service: str, action: str, key: str, order: Order, deadline: float | None = None
+        self, service: str, action: str, key: str, order: Order, deadline: float | None = None,
+        token: str | None = None,
     ) -> None:
         """Retry transient failures until a definitive answer, or GaveUp past `deadline`
         (a time.monotonic() instant; None: until cancelled)."""
         attempt = 0
+        started = time.monotonic()
         while True:
             try:
-                return await self._once(service, action, key, order)
+                return await self._once(service, action, key, order, token)
             except Transient as exc:
                 if deadline is not None and time.monotonic() >= deadline:
-                    raise GaveUp(str(exc)) from exc
+                    raise GaveUp(f"{attempt + 1} attempts in {time.monotonic() - started:.1f}s "
+                                 f"(step_deadline {self.config.step_deadline_s:g}s), "
+                                 f"last: {exc}") from exc
                 attempt += 1
                 if attempt in (1, 10) or attempt % 100 == 0:
                     print(f"retrying (attempt {attempt}): {exc}", file=sys.stderr, flush=True)
@@ -141,9 +155,18 @@ def idempotency_key(order: Order, effect: str, idempotent: bool) -> str:
     return base if idempotent else f"{base}:{uuid.uuid4().hex}"
 
 
-async def run_saga(services: Services, order: Order) -> Outcome:
-    """Run the saga to a terminal outcome; compensate in reverse on a rejection."""
+def failure(exc: BaseException, took_s: float, limit_s: float) -> str:
+    """One readable line for a failed call (a bare TimeoutError has no message)."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return f"TimeoutError: no answer after {took_s:.1f}s (call_timeout {limit_s:g}s)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+async def run_saga(services: Services, order: Order, fence: Fence | None = None) -> Outcome:
+    """Run the saga to a terminal outcome; compensate in reverse on a rejection.
+    Raises Fenced when this consumer lost the entry (then it did nothing more)."""
     cfg = services.config
+    token = fence.token if fence is not None else None
     applied: list[Step] = []
     for step in STEPS:
         deadline = None if cfg.step_deadline_s is None else \
@@ -151,24 +174,35 @@ async def run_saga(services: Services, order: Order) -> Outcome:
         try:
             await services.call(step.service, step.action,
                                 idempotency_key(order, step.effect, cfg.idempotent), order,
-                                deadline)
+                                deadline, token)
         except Rejected:
-            await compensate(services, order, applied)
+            await compensate(services, order, applied, fence)
             return "compensated"
         except GaveUp as exc:
-            print(f"order {order.order_id}: giving up {step.effect} ({exc}); compensating",
+            print(f"order {order.order_id}: giving up {step.effect} after {exc}; compensating",
                   file=sys.stderr, flush=True)
-            await compensate(services, order, [*applied, step])  # the step may have applied
+            # the step may have applied
+            await compensate(services, order, [*applied, step], fence)
             return "compensated"
         applied.append(step)
     return "completed"
 
 
-async def compensate(services: Services, order: Order, steps: list[Step]) -> None:
-    """Undo `steps` in reverse order, each retried until done (bug no-compensation: skip)."""
+async def compensate(services: Services, order: Order, steps: list[Step],
+                     fence: Fence | None = None) -> None:
+    """Undo `steps` in reverse order, each retried until done (bug no-compensation: skip),
+    and only while this consumer still owns the entry (Fenced otherwise)."""
     cfg = services.config
     if not cfg.compensate:
         return
+    if fence is not None and not await fence.held():
+        raise Fenced("lost the entry before compensating", "compensation")
+    token = fence.token if fence is not None else None
     for done in reversed(steps):
-        await services.call(done.service, done.undo,
-                            idempotency_key(order, done.undo_effect, cfg.idempotent), order)
+        try:
+            await services.call(done.service, done.undo,
+                                idempotency_key(order, done.undo_effect, cfg.idempotent),
+                                order, None, token)
+        except Fenced as exc:
+            exc.stage = "compensation"
+            raise

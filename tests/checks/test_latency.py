@@ -117,3 +117,13 @@ def test_bulk_index_matches_hdrh(values: list[int]) -> None:
     for p in (50.0, 90.0, 99.0, 99.9, 100.0):
         assert bulk.get_value_at_percentile(p) == h.get_value_at_percentile(p)
     assert bulk.get_total_count() == len(values)
+
+
+def test_summary_counts_read_as_sentences() -> None:
+    from chaos.checks.base import counted
+
+    one = slow_fault().run(CHECK, {"p99": "1s", "phase": "baseline"})
+    assert one.ok and one.summary.startswith("1 bound holds: baseline p99"), one.summary
+    two = slow_fault().run(CHECK, {"p99": "1s", "max": "2s", "phase": "baseline"})
+    assert two.summary.startswith("2 bounds hold: "), two.summary
+    assert [counted(n, "saga") for n in (0, 1, 2)] == ["0 sagas", "1 saga", "2 sagas"]

@@ -91,7 +91,8 @@ def test_lost_message_is_pinned_on_the_kill(tmp_path: Path) -> None:
     (v,) = run_checks(tmp_path, specs("delivery"))
     assert not v.ok
     assert v.to_json()["offenders"] == {
-        "total": 1, "sample": [{"id": 300, "phase": "fault", "fault": "f0.0"}]
+        "total": 1,
+        "sample": [{"id": 300, "phase": "fault", "fault": "f0.0", "blame": "time"}],
     }
 
 

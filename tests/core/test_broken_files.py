@@ -34,11 +34,15 @@ EXPECT = {
     "none_without_duration.yaml": "timing",
     "not_yaml.yaml": "not valid YAML",
     "only_comment.yaml": "empty file",
+    "phase_list_typo.yaml": "phase: unknown phase 'recovry' (did you mean 'recovery'?)",
+    "phase_typo.yaml": "invariants[0].phase: unknown phase 'recover' (did you mean 'recovery'?)",
     "poison_fraction.yaml": "load.poison",
     "python_tag.yaml": "!!python/object/apply:os.system is not allowed",
+    "selector_matches_nothing.yaml": "faults[0].selector: {app: consumr} matches no component",
     "target_bad_reference.yaml": "proxies[0].upstream",
     "target_duplicate_component.yaml": "components[1].name",
-    "target_not_found.yaml": "no-such-target",
+    "target_not_found.yaml": "target: no-such-target not found",
+    "target_path_not_found.yaml": "target: no such file",
     "target_ready_port.yaml": "components[0].ready.tcp",
     "target_typo_key.yaml": "did you mean 'ports'",
     "target_unknown_platform.yaml": "platform.type",
@@ -49,7 +53,7 @@ EXPECT = {
     "unknown_check.yaml": "unknown check 'delivry' (did you mean 'delivery'?)",
     "unknown_fault_type.yaml": "did you mean 'test.marker'",
     "unknown_probe.yaml": "steady_state[0].probe",
-    "unknown_proxy.yaml": "faults[0].proxy",
+    "unknown_proxy.yaml": "faults[0].proxy: target test-target has no proxy consumer-9-redis",
     "wrong_kind.yaml": "kind: must be 'Experiment'",
     "wrong_type.yaml": "load.users",
 }
@@ -57,7 +61,6 @@ HAS_LINE = set(EXPECT) - {
     "binary_garbage.yaml",
     "empty.yaml",
     "only_comment.yaml",
-    "target_not_found.yaml",
 }
 
 

@@ -110,7 +110,7 @@ def test_target_override_and_resolution(work: Path, capsys: pytest.CaptureFixtur
     exp = work / "experiments" / "markers.yaml"
     exp.write_text(exp.read_text().replace("target: test", "target: elsewhere"))
     assert main(["validate", str(exp)]) == 2
-    assert "target 'elsewhere' not found" in capsys.readouterr().err
+    assert "markers.yaml:4:9: target: elsewhere not found" in capsys.readouterr().err
     assert main(["validate", str(exp), "--target", "test"]) == 0  # by name
     assert main(["plan", str(exp), "--target", "targets/test.yaml", "--seed", "1"]) == 0
     assert "on test-target" in capsys.readouterr().out

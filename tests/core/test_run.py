@@ -215,11 +215,20 @@ timing: {{duration: 3s}}
     assert set(last_states(entries).values()) == {"reverted"}
 
 
-def test_busy_target_exits_3(work: Path) -> None:
+@pytest.mark.parametrize("where", [["--run-dir", "r"], []])
+def test_busy_target_is_one_plain_line_exit_3_and_leaves_nothing(
+    work: Path, where: list[str]
+) -> None:
     with TargetLock("test-target"):
-        proc = run_cli(["run", "experiments/markers.yaml", "--run-dir", "r"], work)
+        proc = run_cli(["run", "experiments/markers.yaml", *where], work)
     assert proc.returncode == 3
-    assert "busy" in json.loads((work / "r" / "result.json").read_text())["reason"]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "target test-target is busy" in lines[0] and f"pid {os.getpid()}" in lines[0]
+    assert "PIPECHAOS_LOCK_WAIT" in lines[0]  # the remedy
+    assert "LockBusy" not in proc.stderr and "Traceback" not in proc.stderr
+    assert not (work / "r").exists() and not (work / "runs").exists()
+    assert not (work / "markers").exists()  # nothing applied
 
 
 def test_dry_run_touches_nothing(work: Path) -> None:

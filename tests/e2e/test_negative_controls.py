@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ MATRIX = [
     # dead consumer's entry is certainly pending and only reclaim can recover it.
     ("no-reclaim", "consumer-crash-before-effects.yaml", "delivery"),
     ("no-dlq", "poison-messages.yaml", "dlq"),
+    # A paused consumer wakes up holding sagas another consumer reclaimed and completed,
+    # and compensates them: blame must name the pause, not the latency in force at publish.
+    ("no-fencing", "consumer-pause-in-flight.yaml", "saga"),
     # ACKs what it holds at SIGTERM and drops the work: those orders never finish
     ("shutdown-acks-in-flight", "rolling-restart.yaml", "delivery"),
     # stops reading after its first redis error: once the broker is away past the redis
@@ -25,6 +29,7 @@ MATRIX = [
     ("no-reconnect", "consumer-broker-outage.yaml", "delivery"),
     ("no-reconnect", "broker-outage.yaml", "delivery"),
 ]
+BLAMED = {"no-fencing": ("pod.pause", "pod")}  # fault type and rule the offenders must name
 
 
 @pytest.mark.e2e
@@ -34,3 +39,9 @@ def test_bug_is_caught(bug: str, experiment: str, verdict: str, tmp_path: Path) 
     assert outcome.exit_code == 1, outcome.explain()
     assert outcome.result["status"] == "failed"
     assert verdict in outcome.failing(), outcome.explain()
+    if bug in BLAMED:
+        plan = json.loads((tmp_path / "run" / "plan.json").read_text())
+        types = {o["id"]: o["type"] for o in plan["occurrences"]}
+        sample = outcome.verdict(verdict)["offenders"]["sample"]
+        blamed = {(types.get(o["fault"]), o.get("blame")) for o in sample}
+        assert blamed == {BLAMED[bug]}, (sample, types)

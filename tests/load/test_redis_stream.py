@@ -7,8 +7,9 @@ import time
 import pytest
 
 from chaos.publishers.redis_stream import RedisStreamPublisher
+from tests.redisproc import free_port
 
-from .conftest import RedisServer, free_port
+from .conftest import RedisServer
 from .forwarder import TcpForwarder
 
 

@@ -45,7 +45,7 @@ def test_validate_selectors_modes_and_ports() -> None:
     assert KILL.validate(decode(KILL.Params, {"selector": {"component": "broker"}}), t) == []
     bad = decode(KILL.Params, {"selector": {"app": "nope"}})
     (error,) = KILL.validate(bad, t)
-    assert error.startswith("selector: {'app': 'nope'} matches no component")
+    assert error.startswith("selector: {app: nope} matches no component of target")
     for params, message in [
         ({"selector": {"app": "c"}, "mode": "fixed"}, "value: required with mode fixed"),
         ({"selector": {"app": "c"}, "mode": "percent", "value": 150}, "0 < value <= 100"),
@@ -62,24 +62,6 @@ def test_validate_selectors_modes_and_ports() -> None:
         "port: component 'broker' has no port 'redis' (crash points need its admin API)"]
     with pytest.raises(ValidationError, match="point"):
         decode(CRASH.Params, {"selector": {"app": "c"}, "point": "sometime"})
-
-
-def test_index_picks_one_replica_slot() -> None:
-    """`index` selects the pods of one replica slot (a rolling restart, slot by slot)."""
-    t = spec()
-    pods = [Pod(name=f"consumer-{i}-abcd", component="consumer", index=i) for i in range(3)]
-    for slot in range(3):
-        params = decode(KILL.Params, {"selector": {"app": "consumer"}, "index": slot,
-                                      "mode": "all"})
-        assert KILL.validate(params, t) == []
-        assert KILL.pods_at_most(params, t) == 1
-        assert [p.index for p in choose(pods, params, random.Random(1))] == [slot]
-    beyond = decode(KILL.Params, {"selector": {"app": "consumer"}, "index": 3})
-    assert KILL.validate(beyond, t) == [
-        "index: 3 is no replica slot of {'app': 'consumer'} (0-2)"]
-    assert choose(pods, beyond, random.Random(1)) == []
-    with pytest.raises(ValidationError, match="index"):
-        decode(KILL.Params, {"selector": {"app": "consumer"}, "index": -1})
 
 
 def test_choose_is_seeded_and_honours_modes() -> None:
@@ -123,6 +105,22 @@ def test_kill_apply_verify_revert_and_probe(start: Start) -> None:
     restored = KILL.restore(json.loads(json.dumps(victims[0])))
     restored.revert()  # no-op without a platform
     assert restored.record()["pod"] == victims[0]["pod"]
+
+
+def test_index_label_picks_one_replica_slot(start: Start) -> None:
+    """Every local pod carries `index` (its slot), so a rolling restart takes the slots in
+    turn; a slot the component does not have is a validate error."""
+    platform = start(spec())
+    for slot in range(3):
+        params = decode(KILL.Params, {"selector": {"app": "consumer", "index": str(slot)},
+                                      "mode": "all"})
+        assert KILL.validate(params, platform.target) == []
+        (action,) = KILL.actions(params, env(platform))
+        assert action.record()["index"] == slot
+        assert action.record()["labels"]["index"] == str(slot)
+    beyond = decode(KILL.Params, {"selector": {"app": "consumer", "index": "3"}})
+    (error,) = KILL.validate(beyond, platform.target)
+    assert error.startswith("selector:")
 
 
 def test_kill_term_with_grace_on_the_broker(start: Start) -> None:

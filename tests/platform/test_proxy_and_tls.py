@@ -23,6 +23,7 @@ from chaos.platforms.base import PlatformError
 from chaos.platforms.certfiles import CertificateSwaps, restore_swap, swap_from_record
 from chaos.platforms.local import LocalPlatform
 from chaos.platforms.ports import free_port
+from chaos.run import journal as jr
 from chaos.tls.certs import make_ca, make_server_cert
 from tests.platform.conftest import component, pod_doc, target
 
@@ -123,7 +124,8 @@ def test_rotate_errors(start: Start) -> None:
 
 
 def test_shared_proxy_server_by_url(start: Start, tmp_path: Path) -> None:
-    """proxy_server: {url}: our proxies are created there and deleted again at down()."""
+    """proxy_server: {url}: our proxies are created there and deleted again at down(); one
+    the server already had is reused and left (SIGKILL + rollback: test_shared_proxy_rollback)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "chaos.proxy", "--host", "127.0.0.1", "--port", str(port)],
@@ -131,7 +133,8 @@ def test_shared_proxy_server_by_url(start: Start, tmp_path: Path) -> None:
     try:
         url = f"http://127.0.0.1:{port}"
         spec = target(component("svc"), proxy_server={"url": url},
-                      proxies=[{"name": "shared-p", "upstream": "${component:svc/admin}"}])
+                      proxies=[{"name": "shared-p", "upstream": "${component:svc/admin}"},
+                               {"name": "found", "upstream": "${component:svc/admin}"}])
         platform = start(spec, up=False)
         deadline = time.monotonic() + 20
         while True:
@@ -141,11 +144,16 @@ def test_shared_proxy_server_by_url(start: Start, tmp_path: Path) -> None:
             except httpx.HTTPError:
                 assert time.monotonic() < deadline, "proxy server did not start"
                 time.sleep(0.1)
+        httpx.post(f"{url}/proxies", json={"name": "found", "listen": "127.0.0.1:0",
+                                           "upstream": "127.0.0.1:1"}).raise_for_status()
         platform.up()
         assert platform.proxy_api() == url
-        assert list(httpx.get(f"{url}/proxies").json()) == ["shared-p"]
+        assert sorted(httpx.get(f"{url}/proxies").json()) == ["found", "shared-p"]
+        journal = list(jr.read(platform.run_dir / "journal.jsonl"))
+        assert jr.leftover_proxies(journal) == {url: ["shared-p"]}  # before it existed
         platform.down()
-        assert httpx.get(f"{url}/proxies").json() == {}
+        assert list(httpx.get(f"{url}/proxies").json()) == ["found"]
+        assert jr.leftover_proxies(list(jr.read(platform.run_dir / "journal.jsonl"))) == {}
         assert server.poll() is None, "a shared server is not ours to stop"
     finally:
         server.terminate()

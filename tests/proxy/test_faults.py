@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +24,7 @@ from chaos.spec.models import TargetSpec
 from chaos.spec.structs import decode
 from tests.proxy.conftest import Server
 from tests.proxy.upstreams import Upstream, connect, free_port, read_all, rtt
+from tests.redisproc import running_redis
 
 
 class ApiPlatform:
@@ -44,23 +43,9 @@ class ApiPlatform:
 
 
 @pytest.fixture(scope="module")
-def redis_addr() -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server must be on PATH"
-    port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no"], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis(port=port, socket_timeout=1).ping()
-            break
-        except redis.ConnectionError:
-            assert time.monotonic() < deadline and proc.poll() is None, "redis did not start"
-            time.sleep(0.05)
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(5)
+def redis_addr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_redis(tmp_path_factory.mktemp("redis")) as port:
+        yield f"127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -241,9 +226,9 @@ def test_validate_reports_semantic_errors() -> None:
         return fault.validate(decode(fault.Params, params), t)
 
     assert errs(network.LATENCY, {"proxy": "nope", "latency": "1s"}) == [
-        "proxy: no proxy named 'nope' in target (known: c-0, c-1)"]
+        f"proxy: target {t.metadata.name} has no proxy nope (it has: c-0, c-1)"]
     assert errs(network.LATENCY, {"proxies": {"prefix": "x-"}, "latency": "1s"}) == [
-        "proxies: the selector matches no proxy of the target (known: c-0, c-1)"]
+        f"proxies: {{prefix: x-}} matches no proxy of target {t.metadata.name} (it has: c-0, c-1)"]
     assert errs(network.LATENCY, {"proxy": "c-0", "latency": "1s", "jitter": "2s"}) == [
         "jitter: must not exceed latency"]
     assert "client_timeout" in errs(timeout.SLOW, {"proxy": "c-0", "latency": "1s",

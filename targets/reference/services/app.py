@@ -23,6 +23,7 @@ from aiohttp import web
 
 from targets.reference.loop import run as run_loop
 from targets.reference.pod import PodConfig
+from targets.reference.services import fence
 from targets.reference.services.store import Handler, Store
 
 Totals = Callable[[Store], dict[str, int]]
@@ -48,7 +49,8 @@ def public_app(store: Store, operations: dict[str, Handler]) -> web.Application:
             body["order_id"] = int(body["order_id"])
         except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
             return _json(400, {"result": "error", "reason": f"bad request body: {exc}"})
-        status, response = store.handle(key, body, handler)
+        token = fence.parse(request.headers.get("Fencing-Token"))
+        status, response = store.handle(key, body, handler, token)
         return _json(status, response)
 
     app = web.Application()
@@ -62,7 +64,8 @@ def admin_app(store: Store, totals: Totals) -> web.Application:
 
     async def effects(request: web.Request) -> web.Response:
         run_id = request.query.get("run_id")
-        return _json(200, {"effects": store.effects(run_id), "totals": totals(store)})
+        return _json(200, {"effects": store.effects(run_id), "totals": totals(store),
+                           "fenced": store.kv().get(fence.REFUSED, 0)})
 
     async def get_totals(_: web.Request) -> web.Response:
         return _json(200, totals(store))

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from targets.reference.services import fence
+
 Response = tuple[int, dict[str, Any]]
 Handler = Callable[["Tx", dict[str, Any]], Response]
 
@@ -27,6 +29,7 @@ CREATE INDEX IF NOT EXISTS effects_by_order ON effects (run_id, order_id, effect
 CREATE TABLE IF NOT EXISTS kv (name TEXT PRIMARY KEY, value INTEGER);
 CREATE TABLE IF NOT EXISTS tombstones (
   run_id TEXT, order_id INTEGER, effect TEXT, PRIMARY KEY (run_id, order_id, effect));
+CREATE TABLE IF NOT EXISTS applied_by (key TEXT PRIMARY KEY, effect_id INTEGER);
 """
 
 
@@ -35,6 +38,7 @@ class Tx:
 
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
+        self.applied: list[int] = []  # effect rows this request applied
 
     def get(self, name: str, default: int = 0) -> int:
         row = self.db.execute("SELECT value FROM kv WHERE name=?", (name,)).fetchone()
@@ -55,10 +59,12 @@ class Tx:
         ).fetchone() is not None
 
     def apply(self, run_id: str, order_id: int, effect: str, amount: int) -> None:
-        self.db.execute(
+        cur = self.db.execute(
             "INSERT INTO effects(run_id, order_id, effect, amount) VALUES(?,?,?,?)",
             (run_id, order_id, effect, amount),
         )
+        if cur.lastrowid is not None:
+            self.applied.append(cur.lastrowid)
 
     def undo_one(self, run_id: str, order_id: int, effect: str) -> int | None:
         """Mark the oldest live application of `effect` undone; its amount, or None.
@@ -88,7 +94,7 @@ class Store:
         self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={synchronous}")
-        self.db.executescript(SCHEMA)
+        self.db.executescript(SCHEMA + fence.SCHEMA)
 
     def init_kv(self, values: dict[str, int]) -> None:
         """Set initial values once (first start of the deployment only)."""
@@ -97,27 +103,47 @@ class Store:
             for name, value in values.items():
                 self.db.execute("INSERT OR IGNORE INTO kv(name, value) VALUES(?,?)", (name, value))
 
-    def handle(self, key: str, body: dict[str, Any], handler: Handler) -> Response:
-        """Run `handler` at most once per key; replay the stored response otherwise."""
+    def handle(self, key: str, body: dict[str, Any], handler: Handler,
+               token: tuple[str, int] | None = None) -> Response:
+        """Run `handler` at most once per key; replay the stored response otherwise.
+        A stale fencing `token` is refused before either (services/fence.py)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         try:
+            refused = fence.check(db, body, token) if token is not None else None
+            if refused is not None:
+                db.execute("COMMIT")  # the refusal count only
+                return refused
             row = db.execute("SELECT status, body FROM requests WHERE key=?", (key,)).fetchone()
             if row is not None:
-                db.execute("ROLLBACK")
                 stored: dict[str, Any] = orjson.loads(row[1])
+                status = int(row[0])
+                if status == 200 and self._undone(key):  # the answer is no longer true
+                    status, stored = 409, {"result": "rejected", "reason": "cancelled"}
+                db.execute("COMMIT")  # nothing changed but the fence, if any
                 stored["replayed"] = True
-                return int(row[0]), stored
-            status, response = handler(Tx(db), body)
+                return status, stored
+            tx = Tx(db)
+            status, response = handler(tx, body)
             db.execute(
                 "INSERT INTO requests(key, status, body) VALUES(?,?,?)",
                 (key, status, orjson.dumps(response)),
             )
+            db.executemany("INSERT OR IGNORE INTO applied_by(key, effect_id) VALUES(?,?)",
+                           [(key, i) for i in tx.applied])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         return status, response
+
+    def _undone(self, key: str) -> bool:
+        """Was the effect this key applied undone since? A replay must then answer
+        `cancelled`, not `ok`: a consumer that reclaimed a saga a zombie already
+        compensated must compensate too, not complete it (fencing, rule 12)."""
+        return self.db.execute(
+            "SELECT 1 FROM applied_by a JOIN effects e ON e.id = a.effect_id "
+            "WHERE a.key=? AND e.undone=1", (key,)).fetchone() is not None
 
     def effects(self, run_id: str | None) -> dict[str, dict[str, list[int]]]:
         """Per effect: parallel arrays (order_id sorted, applied count)."""
