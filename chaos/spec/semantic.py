@@ -8,7 +8,8 @@ from typing import Any
 
 from chaos import registry
 from chaos.spec.errors import Problem, path_text
-from chaos.spec.models import Experiment, TargetSpec
+from chaos.spec.models import Experiment, ProbeCheck, TargetSpec
+from chaos.spec.roles import missing_role
 from chaos.spec.struct_errors import problems as struct_problems
 from chaos.spec.structs import ValidationError, decode
 from chaos.spec.yamlsafe import Located, Path
@@ -181,10 +182,32 @@ def check_experiment(
         for i, item in enumerate(getattr(experiment, key)):
             if item.probe not in registry.probes:
                 out.add((key, i, "probe"), registry.probes.unknown(item.probe))
+            elif key == "steady_state" and target is not None:
+                _declared_bounds(out, (key, i), item, target)
     refused = None if target is None else namespace_problem(experiment, target)
     if refused is not None:
         out.add(("safety", "allowed_namespaces"), refused)
     return out.items
+
+
+def _declared_bounds(out: _Out, base: Path, check: ProbeCheck, target: TargetSpec) -> None:
+    """A bound written `all` needs a probe that declares a total on this target."""
+    from chaos.probes.base import ProbeError, declared_total
+
+    written = [k for k in ("min", "max", "equals") if getattr(check, k) == "all"]
+    if not written:
+        return
+    try:
+        probe = registry.probes.get(check.probe)
+        total = declared_total(probe, target, target.probes.settings)
+    except (registry.RegistryError, ProbeError) as exc:
+        out.add((*base, written[0]), f"`all` cannot be worked out: {exc}")
+        return
+    if total is None:
+        out.add(
+            (*base, written[0]),
+            f"probe {check.probe} declares no total for `all` (pods_ready does); give a number",
+        )
 
 
 def _fault_params(
@@ -199,36 +222,35 @@ def _fault_params(
         return None
     if target is None:
         return parsed
-    proxy = params.get("proxy")
-    if isinstance(proxy, str) and target.proxy(proxy) is None:
-        known = ", ".join(p.name for p in target.proxies) or "none"
-        out.add(
-            (*base, "proxy"),
-            f"target {target.metadata.name!r} has no proxy {proxy!r}; defined: {known}",
-        )
+    lacking = _missing_roles(out, base, params, target)
     component = params.get("component")
     if isinstance(component, str) and target.component(component) is None:
         known = ", ".join(c.name for c in target.components) or "none"
         out.add((*base, "component"), f"target has no component {component!r}; defined: {known}")
-    selector = params.get("selector")
-    if (
-        isinstance(selector, dict)
-        and selector
-        and not any(
-            all(c.labels.get(k) == v for k, v in selector.items()) for c in target.components
-        )
-    ):
-        out.add((*base, "selector"), f"matches no component of target {target.metadata.name!r}")
     try:
         messages = fault.validate(parsed, target)
     except Exception as exc:  # a plugin bug must still read as one line
         messages = [f"validation failed inside the plugin: {type(exc).__name__}: {exc}"]
     already = {str(p) for p in out.items}
     for msg in messages:
+        if msg.partition(": ")[0] in lacking:
+            continue  # the role line has said it
         _add_field_first(out, base, msg)
         if str(out.items[-1]) in already:
             out.items.pop()
     return parsed
+
+
+def _missing_roles(out: _Out, base: Path, params: dict[str, Any], target: TargetSpec) -> set[str]:
+    """One line per role (a proxy name, a pod selector) the fault needs and the target
+    lacks; the fields so reported, whose plugin messages would only repeat it."""
+    lacking: set[str] = set()
+    for field in ("proxy", "selector"):
+        line = missing_role(target, field, params.get(field))
+        if line is not None:
+            out.add((*base, field), line)
+            lacking.add(field)
+    return lacking
 
 
 def _add_field_first(out: _Out, base: Path, msg: str) -> None:

@@ -42,7 +42,7 @@ EXPECT = {
     "target_ready_port.yaml": "components[0].ready.tcp",
     "target_typo_key.yaml": "did you mean 'ports'",
     "target_unknown_platform.yaml": "platform.type",
-    "target_unknown_proxy_ref.yaml": "consumer-1-redis",
+    "target_unknown_proxy_ref.yaml": "consumer-1-broker",
     "two_documents.yaml": "more than one YAML document",
     "typo_key.yaml": "faultz: unknown key (did you mean 'faults'?)",
     "typo_nested_key.yaml": "load.poisn",

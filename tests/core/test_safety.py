@@ -25,7 +25,7 @@ metadata: {{name: safety}}
 target: {REFERENCE}
 load: {{rate: 10/s, duration: 10s}}
 faults:
-  - {{type: pod.kill, at: 2s, selector: {{app: consumer}}, {fault}}}
+  - {{type: pod.kill, at: 2s, selector: {{tier: worker}}, {fault}}}
 safety: {safety}
 """
     )
