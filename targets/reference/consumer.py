@@ -21,6 +21,7 @@ import redis.asyncio as aredis
 from aiohttp import web
 
 from targets.reference.admin import admin_app
+from targets.reference.bugs import WRONG_REASON, dead_letters_valid
 from targets.reference.crash import CrashPoints
 from targets.reference.loop import run as run_loop
 from targets.reference.order import Poison, parse_entry
@@ -150,6 +151,11 @@ class Consumer:
         self.crash.reached("before-effects", entry_id)
         if isinstance(order, Poison):
             await self.poison(entry_id, order, deliveries)
+            return
+        if dead_letters_valid(self.bug, order_key, deliveries):
+            await self._redis("dead-letter", lambda: self.streams.finish(
+                run_id, order_key, entry_id, "dead_lettered", deliveries, dlq_reason=WRONG_REASON))
+            self.stats.dead_lettered += 1
             return
         outcome = await run_saga(self.services, order)
         self.crash.reached("after-effects-before-ack", entry_id)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-BUGS = ("ack-before-effects", "no-idempotency", "no-compensation", "no-reclaim", "no-dlq")
+BUGS = ("ack-before-effects", "no-idempotency", "no-compensation", "no-reclaim", "no-dlq",
+        "dead-letter-valid")
 
 
 @dataclass(frozen=True)

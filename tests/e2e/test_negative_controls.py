@@ -17,7 +17,11 @@ MATRIX = [
     # dead consumer's entry is certainly pending and only reclaim can recover it.
     ("no-reclaim", "consumer-crash-before-effects.yaml", "delivery"),
     ("no-dlq", "poison-messages.yaml", "dlq"),
+    # consumer-kill carries no `dlq`: delivery alone must catch valid orders dead-lettered.
+    ("dead-letter-valid", "consumer-kill.yaml", "delivery"),
 ]
+# The metric that must be above zero in the failing verdict: the run reached the bug.
+REACHED = {"dead-letter-valid": "dead_lettered_valid"}
 
 
 @pytest.mark.e2e
@@ -27,3 +31,5 @@ def test_bug_is_caught(bug: str, experiment: str, verdict: str, tmp_path: Path) 
     assert outcome.exit_code == 1, outcome.explain()
     assert outcome.result["status"] == "failed"
     assert verdict in outcome.failing(), outcome.explain()
+    if bug in REACHED:
+        assert outcome.verdict(verdict)["metrics"][REACHED[bug]] > 0, outcome.explain()
