@@ -86,7 +86,7 @@ def faults(platform: LocalPlatform, log: list[str], errors: list[BaseException])
         log.append(pause.describe())
 
         paused_index = pause.record()["index"]
-        victim = f"consumer-{(paused_index + 1) % 3}-redis"
+        victim = f"consumer-{(paused_index + 1) % 3}-broker"
         with ToxiproxyClient(platform.proxy_api()) as proxies:
             proxies.update_proxy(victim, enabled=False)  # connections cut, new ones refused
             time.sleep(5.0)
