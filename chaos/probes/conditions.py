@@ -13,9 +13,7 @@ from chaos.probes.base import ProbeError
 from chaos.spec.models import AbortCondition, ProbeCheck
 
 Measure = Callable[[str], float]
-Total = Callable[[str], "float | None"]
-
-
+Total = Callable[[str], float | None]
 BOUNDS = ("min", "max", "equals")
 
 
