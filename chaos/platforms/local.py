@@ -25,6 +25,7 @@ from chaos.platforms.ports import HOST, free_port
 from chaos.platforms.reaper import Reaper
 from chaos.platforms.references import AddressBook, resolve_text, resolve_value, with_index
 from chaos.platforms.supervisor import Slot, SlotSpec, Spawner
+from chaos.spec.roles import pod_labels
 from chaos.spec.units import parse_duration
 
 if TYPE_CHECKING:
@@ -52,11 +53,6 @@ def project_root(settings: dict[str, Any]) -> Path:
             return candidate
     ours = Path(chaos.__file__).resolve().parent.parent
     return ours if (ours / "targets").is_dir() else here
-
-
-def pod_labels(component: Component) -> dict[str, str]:
-    """A pod's labels: the component's own plus `component: NAME`."""
-    return {"component": component.name, **component.labels}
 
 
 class LocalPlatform:
@@ -277,7 +273,7 @@ class LocalPlatform:
         data_dir = self._data_dir(component.name, index)
         data_dir.mkdir(parents=True, exist_ok=True)
         pod: dict[str, Any] = {
-            "component": component.name, "index": index, "labels": pod_labels(component),
+            "component": component.name, "index": index, "labels": pod_labels(component, index),
             "ports": ports, "settings": settings, "data_dir": str(data_dir), "bug": self.bug,
             "ca_file": str(self.ca_file),
         }
@@ -291,7 +287,7 @@ class LocalPlatform:
             pod["tls"] = {"cert": str(tls_dir / "cert.pem"), "key": str(tls_dir / "key.pem")}
         return SlotSpec(
             component=component.name, index=index, argv=argv, env=self._env(component, index),
-            pod=pod, labels=pod_labels(component), cwd=self.root, log_dir=self.pods_dir,
+            pod=pod, labels=pod_labels(component, index), cwd=self.root, log_dir=self.pods_dir,
             ready=self._ready(component, ports), ready_timeout=_ready_timeout(component),
             restart=component.restart.policy == "always", backoff=component.restart.backoff,
             max_backoff=component.restart.max_backoff,
