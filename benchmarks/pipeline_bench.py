@@ -46,8 +46,7 @@ def unproxied(spec: TargetSpec, raw: dict[str, Any]) -> TargetSpec:
 
     def direct(match: re.Match[str]) -> str:
         pattern = re.compile(re.escape(match.group(1)).replace(r"\{index\}", r"\d+") + "$")
-        # an upstream may itself be a proxy (a chain): bypass it too
-        found = {PROXY_REF.sub(direct, u) for name, u in upstreams.items() if pattern.match(name)}
+        found = {u for name, u in upstreams.items() if pattern.match(name)}
         if len(found) != 1:
             raise SystemExit(f"cannot bypass {match.group(0)}: upstreams {sorted(found)}")
         return found.pop()

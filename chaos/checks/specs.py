@@ -30,12 +30,19 @@ def unknown_phase(name: str) -> str:
 
 class DeliverySpec:
     name = "delivery"
-    description = "every ok publish reaches a terminal outcome; no phantom outcomes"
+    description = (
+        "every ok publish reaches a terminal outcome; no phantom outcomes; "
+        "no valid order dead-lettered"
+    )
     needs: tuple[str, ...] = ("history", "observations")
     params: tuple[dict[str, Any], ...] = ()
 
+    def _parse(self, params: dict[str, Any]) -> tuple[Params, bool]:
+        p = Params(params, ("allow_dead_lettered",))
+        return p, p.flag("allow_dead_lettered", False)
+
     def validate(self, params: dict[str, Any]) -> list[str]:
-        return Params(params, ()).errors
+        return self._parse(params)[0].errors
 
 
 class EffectsSpec:

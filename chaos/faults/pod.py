@@ -17,7 +17,8 @@ from msgspec import Meta
 from chaos.faults.base import Action, FaultEnv, FaultNotEffective, FaultParams
 from chaos.platforms.base import PlatformError, Pod
 from chaos.spec.flow import flow
-from chaos.spec.names import no_match, selects
+from chaos.spec.names import no_match
+from chaos.spec.roles import component_matches, declared_pods, pod_labels
 from chaos.spec.units import Duration
 
 if TYPE_CHECKING:
@@ -70,13 +71,13 @@ class CrashParams(Selection, kw_only=True, frozen=True):
 
 
 def labels_of(component: Component) -> dict[str, str]:
-    """The labels the local platform gives a component's pods."""
-    return {"component": component.name, **component.labels}
+    """The labels every pod of a component carries (`index` aside: it differs per pod)."""
+    return {k: v for k, v in pod_labels(component, 0).items() if k != "index"}
 
 
 def matching(target: TargetSpec, selector: dict[str, str]) -> list[Component]:
-    """The components with a pod the selector picks (validate's view, `index` included)."""
-    return [c for c in target.components if selects(c, selector)]
+    """The components with at least one declared pod (or slot 0) the selector matches."""
+    return [c for c in target.components if component_matches(c, selector)]
 
 
 def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:
@@ -97,7 +98,7 @@ def choose(pods: list[Pod], params: Selection, rng: random.Random) -> list[Pod]:
 
 def pods_at_most(params: Selection, target: TargetSpec) -> int:
     """The most pods one occurrence can pick on this target (replicas as the file says)."""
-    total = sum(c.replicas for c in matching(target, params.selector))
+    total = len(declared_pods(target, params.selector))
     if params.mode == "all":
         return total
     if params.mode == "one":

@@ -23,6 +23,8 @@ class Pod:
     name: str  # new on every restart: <component>-<index>-<4 hex>
     component: str
     index: int  # replica slot
+    # the component's labels plus `component` and `index` (str(index)), on every platform:
+    # chaos.spec.roles.pod_labels, so validate can predict what a selector finds
     labels: dict[str, str] = field(default_factory=dict)
     pid: int | None = None  # local platform only
     ready: bool = False

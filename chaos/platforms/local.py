@@ -25,6 +25,7 @@ from chaos.platforms.ports import HOST, free_port
 from chaos.platforms.reaper import Reaper
 from chaos.platforms.references import AddressBook, resolve_text, resolve_value, with_index
 from chaos.platforms.supervisor import Slot, SlotSpec, Spawner
+from chaos.spec.roles import pod_labels
 from chaos.spec.units import parse_duration
 
 if TYPE_CHECKING:
@@ -52,11 +53,6 @@ def project_root(settings: dict[str, Any]) -> Path:
             return candidate
     ours = Path(chaos.__file__).resolve().parent.parent
     return ours if (ours / "targets").is_dir() else here
-
-
-def pod_labels(component: Component, index: int) -> dict[str, str]:
-    """A pod's labels: the component's own plus `component: NAME` and `index: SLOT`."""
-    return {"component": component.name, **component.labels, "index": str(index)}
 
 
 class LocalPlatform:

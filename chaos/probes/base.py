@@ -26,3 +26,11 @@ class Probe(Protocol):
     description: str
 
     def measure(self, env: ProbeEnv) -> float: ...
+
+
+def declared_total(probe: object, target: TargetSpec, settings: dict[str, Any]) -> float | None:
+    """What `all` means in a steady-state bound on this probe: the total the target file
+    declares (pods_ready: its pods), or None when the probe has no such total. A probe
+    opts in with `declared(target, settings) -> float`; settings may be unresolved."""
+    declared = getattr(probe, "declared", None)
+    return float(declared(target, settings)) if callable(declared) else None

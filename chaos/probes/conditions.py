@@ -7,24 +7,45 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from chaos.probes.base import ProbeError
 from chaos.spec.models import AbortCondition, ProbeCheck
 
 Measure = Callable[[str], float]
+Total = Callable[[str], float | None]
+BOUNDS = ("min", "max", "equals")
+
+
+def concrete(check: ProbeCheck, total: float | None) -> ProbeCheck | str:
+    """The check with each `all` bound replaced by the probe's declared total; a reason
+    when a bound says `all` and the probe declares none."""
+    wanted = {k: total for k in BOUNDS if getattr(check, k) == "all"}
+    if not wanted:
+        return check
+    if total is None:
+        return f"{check.probe} declares no total, so a bound cannot be `all`"
+    return msgspec.structs.replace(check, **wanted)
 
 
 def meets(check: ProbeCheck, value: float) -> bool:
-    if check.min is not None and value < check.min:
+    """`check` as returned by concrete(): every bound a number."""
+    low, high, equal = check.min, check.max, check.equals
+    if isinstance(low, float | int) and value < low:
         return False
-    if check.max is not None and value > check.max:
+    if isinstance(high, float | int) and value > high:
         return False
-    return not (check.equals is not None and value != check.equals)
+    return not (isinstance(equal, float | int) and value != equal)
 
 
-def bounds_text(check: ProbeCheck) -> str:
+def bounds_text(check: ProbeCheck, written: ProbeCheck | None = None) -> str:
+    """`min 7 (all)`: the bound used, and how the file wrote it when that was `all`."""
+    shown = written or check
     parts = [
-        f"{k} {v:g}"
-        for k, v in (("min", check.min), ("max", check.max), ("equals", check.equals))
+        f"{k} {v:g}" + (" (all)" if getattr(shown, k) == "all" else "")
+        if isinstance(v, float | int)
+        else f"{k} {v}"
+        for k, v in ((k, getattr(check, k)) for k in BOUNDS)
         if v is not None
     ]
     return ", ".join(parts) or "any value"
@@ -36,28 +57,35 @@ def steady(
     interval_s: float = 0.25,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    total: Total = lambda probe: None,
 ) -> list[dict[str, Any]]:
-    """Each check polled until its bounds hold or its timeout passes; one result each."""
+    """Each check polled until its bounds hold or its timeout passes; one result each.
+    `total(probe)` is what a bound written `all` means (None: that probe has none)."""
     results: list[dict[str, Any]] = []
-    for check in checks:
-        deadline = clock() + check.timeout
+    for written in checks:
+        made = concrete(written, total(written.probe))
         value: float | None = None
-        error: str | None = None
-        while True:
-            try:
-                value, error = measure(check.probe), None
-            except ProbeError as exc:
-                value, error = None, str(exc) or type(exc).__name__
-            ok = value is not None and meets(check, value)
-            if ok or clock() >= deadline:
-                break
-            sleep(interval_s)
+        ok = False
+        if isinstance(made, str):
+            check, error = written, made  # not measured: the bound itself is meaningless
+        else:
+            check, error = made, None
+            deadline = clock() + check.timeout
+            while True:
+                try:
+                    value, error = measure(check.probe), None
+                except ProbeError as exc:
+                    value, error = None, str(exc) or type(exc).__name__
+                ok = value is not None and meets(check, value)
+                if ok or clock() >= deadline:
+                    break
+                sleep(interval_s)
         results.append(
             {
                 "probe": check.probe,
                 "ok": ok,
                 "value": value,
-                "bounds": bounds_text(check),
+                "bounds": bounds_text(check, written),
                 "error": error,
                 "t": time.time_ns(),
             }

@@ -14,7 +14,7 @@ from typing import Any
 
 from chaos import registry
 from chaos.platforms.base import Platform
-from chaos.probes.base import ProbeEnv, ProbeError
+from chaos.probes.base import ProbeEnv, ProbeError, declared_total
 from chaos.probes.conditions import AbortWatch, steady
 from chaos.probes.sampler import Sampler
 from chaos.report import result as result_file
@@ -258,7 +258,15 @@ class Run:
             except Exception as exc:
                 raise ProbeError(_one_line(exc)) from exc
 
-        return steady(list(self.exp.steady_state), measure)
+        def total(name: str) -> float | None:  # what `min: all` means (validate checked it)
+            assert self.probe_env is not None
+            try:
+                probe = registry.probes.get(name)
+                return declared_total(probe, self.target, self.probe_env.settings)
+            except (registry.RegistryError, ProbeError):
+                return None
+
+        return steady(list(self.exp.steady_state), measure, total=total)
 
     def _start_load(self) -> None:
         assert self.platform is not None and self.sampler is not None

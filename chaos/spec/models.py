@@ -41,13 +41,20 @@ class Load(Strict, frozen=True):
     payload: Annotated[dict[str, Any], _doc("publisher payload options")] = {}
 
 
+Threshold = Annotated[
+    float | Literal["all"],
+    _doc("a number, or `all`: the total the target declares for this probe "
+         "(pods_ready: its pods matching probes.settings.pods_selector)"),
+]
+
+
 class ProbeCheck(Strict, frozen=True):
     """A steady-state check: the probe's value must satisfy every bound given."""
 
     probe: str
-    min: float | None = None
-    max: float | None = None
-    equals: float | None = None
+    min: Threshold | None = None
+    max: Threshold | None = None
+    equals: Threshold | None = None
     timeout: Annotated[Duration, _doc("keep polling until met or this long")] = 10.0
 
 

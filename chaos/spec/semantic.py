@@ -9,7 +9,7 @@ from typing import Any
 from chaos import registry
 from chaos.spec import names
 from chaos.spec.errors import Problem, path_text
-from chaos.spec.models import Experiment, TargetSpec
+from chaos.spec.models import Experiment, ProbeCheck, TargetSpec
 from chaos.spec.struct_errors import problems as struct_problems
 from chaos.spec.structs import ValidationError, decode
 from chaos.spec.yamlsafe import Located, Path
@@ -182,10 +182,32 @@ def check_experiment(
         for i, item in enumerate(getattr(experiment, key)):
             if item.probe not in registry.probes:
                 out.add((key, i, "probe"), registry.probes.unknown(item.probe))
+            elif key == "steady_state" and target is not None:
+                _declared_bounds(out, (key, i), item, target)
     refused = None if target is None else namespace_problem(experiment, target)
     if refused is not None:
         out.add(("safety", "allowed_namespaces"), refused)
     return out.items
+
+
+def _declared_bounds(out: _Out, base: Path, check: ProbeCheck, target: TargetSpec) -> None:
+    """A bound written `all` needs a probe that declares a total on this target."""
+    from chaos.probes.base import ProbeError, declared_total
+
+    written = [k for k in ("min", "max", "equals") if getattr(check, k) == "all"]
+    if not written:
+        return
+    try:
+        probe = registry.probes.get(check.probe)
+        total = declared_total(probe, target, target.probes.settings)
+    except (registry.RegistryError, ProbeError) as exc:
+        out.add((*base, written[0]), f"`all` cannot be worked out: {exc}")
+        return
+    if total is None:
+        out.add(
+            (*base, written[0]),
+            f"probe {check.probe} declares no total for `all` (pods_ready does); give a number",
+        )
 
 
 def _fault_params(
@@ -230,13 +252,9 @@ def _target_name_problems(
     if isinstance(component, str) and target.component(component) is None:
         out.add((*base, "component"), names.no_component(target, component))
         reported.add("component")
-    selector = params.get("selector")
-    if (
-        isinstance(selector, dict)
-        and selector
-        and not any(names.selects(c, selector) for c in target.components)
-    ):
-        out.add((*base, "selector"), names.no_match(target, selector))
+    line = names.missing_role(target, "selector", params.get("selector"))
+    if line is not None:
+        out.add((*base, "selector"), line)
         reported.add("selector")
     return reported
 

@@ -23,6 +23,7 @@ from aiohttp import web
 from targets.reference import counters as published
 from targets.reference import recovery, shutdown
 from targets.reference.admin import admin_app
+from targets.reference.bugs import WRONG_REASON, dead_letters_valid
 from targets.reference.crash import CrashPoints
 from targets.reference.fencing import Fenced, Fencing
 from targets.reference.loop import run as run_loop
@@ -158,6 +159,11 @@ class Consumer:
         self.crash.reached("before-effects", entry_id)
         if isinstance(order, Poison):
             await self.poison(entry_id, order, deliveries)
+            return
+        if dead_letters_valid(self.bug, order_key, deliveries):
+            await self._redis("dead-letter", lambda: self.streams.finish(
+                run_id, order_key, entry_id, "dead_lettered", deliveries, dlq_reason=WRONG_REASON))
+            self.stats.dead_lettered += 1
             return
         try:
             outcome = await run_saga(self.services, order,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 BUGS = ("ack-before-effects", "no-idempotency", "no-compensation", "no-reclaim", "no-dlq",
-        "no-fencing", "shutdown-acks-in-flight", "no-reconnect")
+        "no-fencing", "dead-letter-valid", "shutdown-acks-in-flight", "no-reconnect")
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,35 @@ def test_unknown_parameter_is_an_error() -> None:
     assert CHECK.validate({}) == []
     errors = CHECK.validate({"tolerance": 3})
     assert len(errors) == 1 and errors[0].startswith("tolerance: unknown parameter")
+
+
+def test_valid_order_dead_lettered_is_its_own_failure() -> None:
+    """The dlq blind spot: dead-lettered is terminal, so without this a consumer that gives
+    up on good orders passed every experiment that does not carry `dlq`."""
+    s = Scenario()
+    s.many(range(1, 6))
+    s.add(7, outcome="dead_lettered", dead_letters=[(1, "gave up")], t=14.0)  # valid: wrong
+    s.add(8, poison=True, outcome="dead_lettered")  # poison: dead-lettering is right
+    s.add(9, publish="info", outcome="dead_lettered")  # reached the pipeline, valid: wrong
+    s.add(10, publish="fail", outcome="dead_lettered")  # a phantom, not counted twice
+    v = s.run(CHECK)
+    assert not v.ok
+    assert v.metrics["dead_lettered_valid"] == 2 and v.metrics["phantom"] == 1
+    assert v.metrics["lost"] == 0 and v.offenders_total == 3
+    assert {o.id for o in v.offenders} == {7, 9, 10}
+    assert "2 valid orders dead-lettered" in v.summary
+    allowed = s.run(CHECK, {"allow_dead_lettered": True})
+    assert allowed.metrics["dead_lettered_valid"] == 0 and allowed.offenders_total == 1
+
+
+def test_dead_letter_entry_without_outcome_counts_too() -> None:
+    s = Scenario()
+    s.add(1, outcome="completed", dead_letters=[(5, "late entry")])
+    v = s.run(CHECK)
+    assert not v.ok and v.metrics["dead_lettered_valid"] == 1
+
+
+def test_allow_dead_lettered_is_validated() -> None:
+    assert CHECK.validate({"allow_dead_lettered": True}) == []
+    assert CHECK.validate({"allow_dead_lettered": "yes"})
+    assert CHECK.validate({"allow_dead": True})

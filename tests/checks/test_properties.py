@@ -34,13 +34,18 @@ def test_delivery_matches_definition(rows: list[tuple[str | None, str | None, bo
     phantom = {o.id for o in s.orders
                if o.outcome in terminal and o.publish in (None, "fail")}
     recovered = {o.id for o in s.orders if o.publish == "info" and o.outcome in terminal}
+    wrongly_dead = {o.id for o in s.orders if o.outcome == "dead_lettered"
+                    and o.publish in ("ok", "info") and not o.poison}
     v = s.run(delivery.CHECK)
     assert v.metrics["lost"] == len(lost) and v.metrics["phantom"] == len(phantom)
     assert v.metrics["recovered"] == len(recovered)
-    assert v.ok == (not lost and not phantom)
-    assert v.offenders_total == len(lost) + len(phantom)
-    assert {o.id for o in v.offenders} <= lost | phantom
-    assert len(v.offenders) == min(20, len(lost | phantom))
+    assert v.metrics["dead_lettered_valid"] == len(wrongly_dead)
+    assert v.ok == (not lost and not phantom and not wrongly_dead)
+    assert v.offenders_total == len(lost) + len(phantom) + len(wrongly_dead)
+    assert {o.id for o in v.offenders} <= lost | phantom | wrongly_dead
+    assert len(v.offenders) == min(20, len(lost | phantom | wrongly_dead))
+    allowed = s.run(delivery.CHECK, {"allow_dead_lettered": True})
+    assert allowed.ok == (not lost and not phantom)
 
 
 @settings(max_examples=40, deadline=None)

@@ -78,6 +78,19 @@ def test_stock_sum_broken_by_the_service() -> None:
     assert v.offenders_total == 0  # a sum names no single order
 
 
+def test_pipeline_without_points_or_money_is_judged_on_its_own_sums() -> None:
+    """Another pipeline's observer reports only stock totals: no failure for the rest."""
+    s = healthy()
+    s.drop_totals = ["points", "charged", "refunded"]
+    v = s.run(CHECK)
+    assert v.ok, v.summary
+    assert set(v.metrics["sums"]) == {"stock", "reserved"}
+    assert v.metrics["sums_unavailable"] == ["charged", "points"]
+    assert "no totals for charged, points" in v.summary
+    s.totals_override = {"stock": 1}  # the sums it has still bite
+    assert not s.run(CHECK).ok
+
+
 def test_missing_totals_skipped_unless_required() -> None:
     s = healthy()
     s.drop_totals = ["points"]

@@ -122,16 +122,18 @@ def _one_line(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     ("fault", "field", "wording"),
     [
         ("{type: pod.pause, at: 1s, duration: 2s, selector: {app: consumr}}", "selector",
-         "{app: consumr} matches no component of target test-target (it has: "
-         "redis {component: redis, app: redis}, consumer {component: consumer, app: consumer})"),
+         "{app: consumr} matches no component of target test-target, a role this experiment "
+         "needs (it has: redis {app: redis, tier: broker, component: redis}, "
+         "consumer {app: consumer, tier: worker, component: consumer})"),
         ("{type: pod.kill, at: 1s, selector: {app: consumer, index: \"5\"}}", "selector",
          '{app: consumer, index: "5"} matches no component'),
-        ("{type: network.latency, at: 1s, duration: 2s, proxy: consumer-9-redis, latency: 1s}",
-         "proxy", "target test-target has no proxy consumer-9-redis (it has: producer-redis, "),
+        ("{type: network.latency, at: 1s, duration: 2s, proxy: consumer-9-broker, latency: 1s}",
+         "proxy", "target test-target has no proxy consumer-9-broker, a role this experiment needs "
+         "(it has: producer-broker, "),
         ("{type: tls.expired-cert, at: 1s, duration: 2s, via: proxy, proxy: nope}", "proxy",
-         "target test-target has no proxy nope (it has: "),
+         "target test-target has no proxy nope, a role this experiment needs (it has: "),
         ("{type: network.latency, at: 1s, duration: 2s, proxies: {names: [a]}, latency: 1s}",
-         "proxies", "target test-target has no proxy a (it has: "),
+         "proxies", "target test-target has no proxy a, a role this experiment needs (it has: "),
     ],
 )
 def test_a_name_the_target_lacks_is_one_line_in_yaml_notation(

@@ -25,7 +25,7 @@ metadata: {{name: safety}}
 target: {REFERENCE}
 load: {{rate: 10/s, duration: 10s}}
 faults:
-  - {{type: pod.kill, at: 2s, selector: {{app: consumer}}, {fault}}}
+  - {{type: pod.kill, at: 2s, selector: {{tier: worker}}, {fault}}}
 safety: {safety}
 """
     )
@@ -35,7 +35,7 @@ safety: {safety}
 @pytest.mark.parametrize(
     ("fault", "safety", "message"),
     [
-        ("mode: all", "{max_pods: 2}", "7:63: faults[0].mode: pod.kill may touch up to 3 pods"),
+        ("mode: all", "{max_pods: 2}", "7:62: faults[0].mode: pod.kill may touch up to 3 pods"),
         ("mode: fixed, value: 3", "{max_pods: 2}", "safety.max_pods is 2"),
         ("mode: percent, value: 100", "{max_pods: 1}", "may touch up to 3 pods"),
         (

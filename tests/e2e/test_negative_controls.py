@@ -21,6 +21,8 @@ MATRIX = [
     # A paused consumer wakes up holding sagas another consumer reclaimed and completed,
     # and compensates them: blame must name the pause, not the latency in force at publish.
     ("no-fencing", "consumer-pause-in-flight.yaml", "saga"),
+    # consumer-kill carries no `dlq`: delivery alone must catch valid orders dead-lettered.
+    ("dead-letter-valid", "consumer-kill.yaml", "delivery"),
     # ACKs what it holds at SIGTERM and drops the work: those orders never finish
     ("shutdown-acks-in-flight", "rolling-restart.yaml", "delivery"),
     # stops reading after its first redis error: once the broker is away past the redis
@@ -30,6 +32,8 @@ MATRIX = [
     ("no-reconnect", "broker-outage.yaml", "delivery"),
 ]
 BLAMED = {"no-fencing": ("pod.pause", "pod")}  # fault type and rule the offenders must name
+# The metric that must be above zero in the failing verdict: the run reached the bug.
+REACHED = {"dead-letter-valid": "dead_lettered_valid"}
 
 
 @pytest.mark.e2e
@@ -45,3 +49,5 @@ def test_bug_is_caught(bug: str, experiment: str, verdict: str, tmp_path: Path) 
         sample = outcome.verdict(verdict)["offenders"]["sample"]
         blamed = {(types.get(o["fault"]), o.get("blame")) for o in sample}
         assert blamed == {BLAMED[bug]}, (sample, types)
+    if bug in REACHED:
+        assert outcome.verdict(verdict)["metrics"][REACHED[bug]] > 0, outcome.explain()

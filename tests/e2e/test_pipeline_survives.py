@@ -71,7 +71,7 @@ def faults(platform: LocalPlatform, log: list[str], errors: list[BaseException])
     try:
         rng = random.Random(11)
         env = FaultEnv(platform.target, platform, rng, platform.run_dir, None)
-        consumers = {"app": "consumer"}
+        consumers = {"tier": "worker"}
         time.sleep(1.0)
         (kill,) = KILL.actions(decode(KILL.Params, {"selector": consumers}), env)
         kill.apply()
@@ -86,7 +86,7 @@ def faults(platform: LocalPlatform, log: list[str], errors: list[BaseException])
         log.append(pause.describe())
 
         paused_index = pause.record()["index"]
-        victim = f"consumer-{(paused_index + 1) % 3}-redis"
+        victim = f"consumer-{(paused_index + 1) % 3}-broker"
         with ToxiproxyClient(platform.proxy_api()) as proxies:
             proxies.update_proxy(victim, enabled=False)  # connections cut, new ones refused
             time.sleep(5.0)
@@ -142,7 +142,7 @@ def check(obs: Observations, outcomes: dict[str, set[int]]) -> None:
 def test_pipeline_survives_kills_pause_and_partition(
     platform: LocalPlatform, tmp_path: Path
 ) -> None:
-    assert len(platform.pods({"app": "consumer"})) == 3
+    assert len(platform.pods({"tier": "worker"})) == 3
     log: list[str] = []
     errors: list[BaseException] = []
     chaos = threading.Thread(target=faults, args=(platform, log, errors), daemon=True)
@@ -162,4 +162,4 @@ def test_pipeline_survives_kills_pause_and_partition(
     check(obs, outcomes)
     assert int((obs.outcome == COMPLETED).sum()) > ORDERS // 2
     assert int(obs.redeliveries.sum()) >= 1, "the faults never forced a redelivery"
-    assert len(platform.pods({"app": "consumer"})) == 3
+    assert len(platform.pods({"tier": "worker"})) == 3

@@ -77,3 +77,19 @@ def test_no_dlq_retries_poison_forever(deployment: Deployment) -> None:
     assert doc["dead_letters"]["order_id"] == []
     status = httpx.get(f"{consumer.url()}/status", timeout=5).json()
     assert status["dead_lettered"] == 0 and status["reclaimed"] >= 3
+
+
+def test_dead_letter_valid_gives_up_on_good_orders(deployment: Deployment) -> None:
+    consumer = deployment.start_consumer(0, bug="dead-letter-valid")
+    deployment.publish("run-b", {i: payload(i) for i in range(1, 21)})
+    deployment.wait_drained(60)
+    doc = deployment.observe("run-b")
+    rows = by_order(doc)
+    dead = {o for o, r in rows.items() if r["outcome"] == 3}
+    assert dead == {7, 17}  # valid orders, dead-lettered on their first delivery
+    assert all(rows[o]["outcome"] == 1 for o in rows if o not in dead)
+    assert sorted(doc["dead_letters"]["order_id"]) == [7, 17]
+    assert set(doc["dead_letters"]["attempts"]) == {1}
+    assert effect_counts(doc, "inventory.reserve").get(7) is None  # no saga ran
+    status = httpx.get(f"{consumer.url()}/status", timeout=5).json()
+    assert status["dead_lettered"] == 2

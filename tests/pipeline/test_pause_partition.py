@@ -73,7 +73,7 @@ def proxy_api() -> Iterator[str]:
 def test_consumer_partitioned_from_redis_loses_nothing(deployment: Deployment,
                                                         proxy_api: str) -> None:
     listen = f"127.0.0.1:{free_port()}"
-    httpx.post(f"{proxy_api}/proxies", json={"name": "consumer-0-redis", "listen": listen,
+    httpx.post(f"{proxy_api}/proxies", json={"name": "consumer-0-broker", "listen": listen,
                                              "upstream": deployment.redis_address},
                timeout=5).raise_for_status()
     cut = deployment.start_consumer(0, redis=listen, concurrency=32)
@@ -82,11 +82,11 @@ def test_consumer_partitioned_from_redis_loses_nothing(deployment: Deployment,
     deadline = time.monotonic() + 20
     while httpx.get(f"{cut.url()}/status", timeout=5).json()["in_flight"] < 1:
         assert time.monotonic() < deadline
-    httpx.post(f"{proxy_api}/proxies/consumer-0-redis", json={"enabled": False},
+    httpx.post(f"{proxy_api}/proxies/consumer-0-broker", json={"enabled": False},
                timeout=5).raise_for_status()
     deployment.publish("run-n", {i: payload(i) for i in range(201, 401)})
     time.sleep(4.0)
-    httpx.post(f"{proxy_api}/proxies/consumer-0-redis", json={"enabled": True},
+    httpx.post(f"{proxy_api}/proxies/consumer-0-broker", json={"enabled": True},
                timeout=5).raise_for_status()
     deployment.wait_drained(60)
     doc = deployment.observe("run-n")

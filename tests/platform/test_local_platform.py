@@ -52,7 +52,10 @@ def test_up_ready_resolve_down(start: Start) -> None:
         assert pod.ready and pod.pid is not None and alive(pod.pid)
         assert (platform.pods_dir / f"{pod.name}.log").exists()
         assert pod.labels["component"] == pod.component
+        assert pod.labels["index"] == str(pod.index)  # the replica slot, as a string
     assert platform.pods({"tier": "data"})[0].component == "store"
+    assert platform.pods({"app": "worker", "index": "1"}) == [pods[2]]
+    assert platform.pods({"app": "worker", "index": "2"}) == []
     assert platform.pods({"app": "worker", "component": "worker"}) == pods[1:]
     assert platform.pods({"app": "nothing"}) == []
 
@@ -66,6 +69,7 @@ def test_up_ready_resolve_down(start: Start) -> None:
         assert settings["slot"] == f"w-{worker.index}"
         assert settings["me"] == f"127.0.0.1:{doc['ports']['admin']}"
         assert doc["bug"] == "no-dlq" and doc["index"] == worker.index
+        assert doc["labels"]["index"] == str(worker.index)
         assert doc["data_dir"] == str(platform.pods_dir / "data" / f"worker-{worker.index}")
         assert doc["ca_file"] == str(platform.ca_file) and platform.ca_file.exists()
         url = platform.admin_url(worker, "admin")
@@ -116,7 +120,7 @@ def test_failing_pod_fails_up_with_its_log_line_and_stops_the_rest(start: Start)
 
 def test_killed_pod_restarts_under_new_name_with_same_ports(start: Start) -> None:
     platform = start(target(component("w", replicas=2)))
-    old = platform.pods({"app": "w"})[1]
+    old = platform.pods({"app": "w", "index": "1"})[0]
     old_doc = pod_doc(platform, old)
     assert old.pid is not None
     t0 = time.monotonic()
@@ -125,6 +129,7 @@ def test_killed_pod_restarts_under_new_name_with_same_ports(start: Start) -> Non
     new = platform.wait_replacement(old, 20)
     assert time.monotonic() - t0 >= 0.1  # the restart backoff
     assert new.index == old.index and new.name != old.name and new.ready
+    assert platform.pods({"app": "w", "index": "1"}) == [new]  # the slot keeps its index
     new_doc = pod_doc(platform, new)
     assert new_doc["ports"] == old_doc["ports"] and new_doc["data_dir"] == old_doc["data_dir"]
     assert (platform.pods_dir / f"{new.name}.log").exists()

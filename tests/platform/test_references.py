@@ -19,7 +19,7 @@ from chaos.platforms.references import (
 BOOK = AddressBook(
     ports={("redis", "redis", 0): 7000, ("consumer", "admin", 0): 7100,
            ("consumer", "admin", 1): 7101},
-    proxies={"consumer-1-redis": "127.0.0.1:7201"},
+    proxies={"consumer-1-broker": "127.0.0.1:7201"},
     proxy_api="http://127.0.0.1:8474",
 )
 
@@ -32,11 +32,11 @@ def test_resolves_every_kind() -> None:
 
 
 def test_index_before_resolving() -> None:
-    settings = {"redis": "${proxy:consumer-{index}-redis}", "n": 3, "l": ["{index}", None]}
-    assert with_index(settings, 1) == {"redis": "${proxy:consumer-1-redis}", "n": 3,
+    settings = {"redis": "${proxy:consumer-{index}-broker}", "n": 3, "l": ["{index}", None]}
+    assert with_index(settings, 1) == {"redis": "${proxy:consumer-1-broker}", "n": 3,
                                        "l": ["1", None]}
     assert resolve_value(with_index(settings, 1), BOOK)["redis"] == "127.0.0.1:7201"
-    with pytest.raises(PlatformError, match="no proxy named 'consumer-0-redis'"):
+    with pytest.raises(PlatformError, match="no proxy named 'consumer-0-broker'"):
         resolve_value(with_index(settings, 0), BOOK)
 
 

@@ -226,7 +226,8 @@ def test_validate_reports_semantic_errors() -> None:
         return fault.validate(decode(fault.Params, params), t)
 
     assert errs(network.LATENCY, {"proxy": "nope", "latency": "1s"}) == [
-        f"proxy: target {t.metadata.name} has no proxy nope (it has: c-0, c-1)"]
+        f"proxy: target {t.metadata.name} has no proxy nope, a role this experiment needs "
+        "(it has: c-0, c-1)"]
     assert errs(network.LATENCY, {"proxies": {"prefix": "x-"}, "latency": "1s"}) == [
         f"proxies: {{prefix: x-}} matches no proxy of target {t.metadata.name} (it has: c-0, c-1)"]
     assert errs(network.LATENCY, {"proxy": "c-0", "latency": "1s", "jitter": "2s"}) == [

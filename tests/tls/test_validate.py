@@ -43,7 +43,7 @@ def test_proxy_way_needs_a_known_proxy_and_the_embedded_server() -> None:
     assert errors(tls.UNTRUSTED_CA, {"via": "proxy"}) == ["proxy: required"]
     (msg,) = errors(tls.UNTRUSTED_CA, {"via": "proxy", "proxy": "x"})
     assert msg.startswith("proxy: target ")
-    assert msg.endswith("has no proxy x (it has: consumer-payment)")
+    assert msg.endswith("has no proxy x, a role this experiment needs (it has: consumer-payment)")
     (msg,) = errors(tls.UNTRUSTED_CA, ok, proxy_server={"url": "http://127.0.0.1:8474"})
     assert msg.startswith("via: proxy needs the embedded proxy")
     assert "real Toxiproxy" in msg and "via: rotate" in msg
