@@ -160,8 +160,9 @@ def measure(run_dir: Path, phase: str) -> dict[str, Any]:
 
     from chaos.checks.runner import judge, load_run
     from chaos.spec.models import InvariantSpec
+    from chaos.spec.structs import decode
 
-    invs = [InvariantSpec(**i) for i in INVARIANTS]
+    invs = [decode(InvariantSpec, i) for i in INVARIANTS]  # as the experiment loader does
     t0 = time.perf_counter()
     data = load_run(run_dir)
     out: dict[str, Any] = {"read_s": time.perf_counter() - t0, "problems": data.problems}
