@@ -33,6 +33,7 @@ class LazyCheck:
         self.name = spec.name
         self.description = spec.description
         self.needs = spec.needs
+        self.params_schema: dict[str, Any] | None = getattr(spec, "params_schema", None)
         self.target = target
         self._impl: Check | None = None
 

@@ -11,16 +11,40 @@ import re
 from typing import Any
 
 from chaos.checks.lazy import LazyCheck
-from chaos.checks.params import Bound, Params
+from chaos.checks.params import RELATIVE_PATTERN, Bound, Params
+from chaos.spec.units import DURATION_PATTERN
 
 STAT = r"p(\d+(?:\.\d+)?)|max"
 SUMS = ("stock", "reserved", "charged", "points")
+
+# JSON Schema of each check's parameters (`pipechaos schema`, editors); the parsers below
+# stay the authority, and tests/spec/test_schema.py keeps the two in step.
+Schema = dict[str, Any]
+
+
+def _duration(text: str, default: str | None = None) -> Schema:
+    out: Schema = {"type": "string", "pattern": DURATION_PATTERN, "description": text}
+    return out if default is None else {**out, "default": default}
+
+
+def _names(text: str, choices: tuple[str, ...] = ()) -> Schema:
+    item: Schema = {"type": "string", **({"enum": list(choices)} if choices else {})}
+    return {"description": text, "anyOf": [item, {"type": "array", "items": item, "minItems": 1}]}
+
+
+BOUND: Schema = {
+    "description": "an absolute duration (200ms) or relative to the baseline (3x baseline)",
+    "type": "string",
+    "anyOf": [{"pattern": DURATION_PATTERN}, {"pattern": RELATIVE_PATTERN}],
+    "examples": ["200ms", "3x baseline", "3x baseline + 50ms"],
+}
 
 
 class DeliverySpec:
     name = "delivery"
     description = "every ok publish reaches a terminal outcome; no phantom outcomes"
     needs: tuple[str, ...] = ("history", "observations")
+    params_schema: Schema = {"properties": {}}
 
     def validate(self, params: dict[str, Any]) -> list[str]:
         return Params(params, ()).errors
@@ -30,6 +54,9 @@ class EffectsSpec:
     name = "effects"
     description = "no side effect applied more than once for an order"
     needs: tuple[str, ...] = ("history", "observations")
+    params_schema: Schema = {
+        "properties": {"effects": _names("check only these effects (default: every one)")}
+    }
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, list[str] | None]:
         p = Params(params, ("effects",))
@@ -43,6 +70,12 @@ class SagaSpec:
     name = "saga"
     description = "sagas terminal in time, completed exactly or fully compensated; sums hold"
     needs: tuple[str, ...] = ("history", "observations")
+    params_schema: Schema = {
+        "properties": {
+            "within": _duration("every saga terminal this long after its publish", "30s"),
+            "sums": _names("conservation sums to check (default: every available)", SUMS),
+        }
+    }
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, float, list[str] | None]:
         p = Params(params, ("within", "sums"))
@@ -61,6 +94,14 @@ class DlqSpec:
     name = "dlq"
     description = "each poison message dead-lettered once with reason and attempt count"
     needs: tuple[str, ...] = ("history", "observations")
+    params_schema: Schema = {
+        "properties": {
+            "attempts": {"type": "integer", "minimum": 1,
+                         "description": "deliveries before dead-lettering (default: observed)"},
+            "allow_non_poison": {"type": "boolean", "default": False,
+                                 "description": "valid orders may be dead-lettered too"},
+        }
+    }  # fmt: skip
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, int | None, bool]:
         p = Params(params, ("attempts", "allow_non_poison"))
@@ -74,6 +115,15 @@ class LatencySpec:
     name = "latency"
     description = "end-to-end p50/p99/max per phase within absolute or baseline-relative bounds"
     needs: tuple[str, ...] = ("history", "observations", "phases")
+    params_schema: Schema = {
+        "properties": {
+            "phase": _names("only these phases (default: every phase with data)"),
+            "from": {"enum": ["invoke", "ok"], "default": "invoke",
+                     "description": "latency from the publish's invoke or its broker ack"},
+            "p50": BOUND, "p90": BOUND, "p99": BOUND, "p99.9": BOUND, "max": BOUND,
+        },
+        "patternProperties": {f"^(?:{STAT})$": BOUND},
+    }  # fmt: skip
 
     def _parse(
         self, params: dict[str, Any]
@@ -100,6 +150,22 @@ class RecoverySpec:
     name = "recovery"
     description = "lag and pending back to baseline level within a bound after the last heal"
     needs: tuple[str, ...] = ("timeseries", "phases")
+    params_schema: Schema = {
+        "properties": {
+            "within": _duration("recovered this long after the last heal", "10s"),
+            "slack": {"type": "number", "minimum": 0, "default": 10,
+                      "description": "added to the baseline p95 level"},
+            "hold": _duration("stay at level this long to count as recovered", "1s"),
+            "metrics": _names("timeseries columns that must recover (default: lag, pending)"),
+            "progress": {
+                "description": "during the fault, at least `min` completions every `per`",
+                "type": "object",
+                "properties": {"min": {"type": "number", "minimum": 0, "default": 1},
+                               "per": _duration("window length", "1s")},
+                "additionalProperties": False,
+            },
+        }
+    }  # fmt: skip
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, dict[str, Any]]:
         p = Params(params, ("within", "slack", "hold", "metrics", "progress"))
