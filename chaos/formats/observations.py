@@ -143,9 +143,9 @@ def _resolve(value: Any, f: io.BufferedReader, size: int, where: str) -> Any:
         if REF in value:
             return _read_column(f, value[REF], size, where)
         return {k: _resolve(v, f, size, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
         return [_resolve(v, f, size, where) for v in value]
-    return value
+    return value  # scalars, and lists of them (a dead-letter reason per entry) as they are
 
 
 def resolve_columns(manifest: Path, doc: dict[str, Any]) -> dict[str, Any]:

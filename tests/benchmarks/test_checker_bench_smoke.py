@@ -18,10 +18,13 @@ def test_checker_bench_runs_and_its_checks_find_the_planted_losses(tmp_path: Pat
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
-    assert re.search(r"read, observations v1 \(baseline\): +\d+\.\d+ s", out), out
-    assert re.search(r"read, observations v2: +\d+\.\d+ s = \d+\.\d+x the baseline", out), out
-    assert re.search(r"read \+ check: +\d+\.\d+ s +peak RSS [\d,]+ MB", out), out
-    assert "goal (read + check <= 6 s, peak RSS <= 1 GB): met" in out, out
+    seconds = r"\d+\.\d+ s \(CPU \d+\.\d+ s\)"
+    assert re.search(rf"read, observations v1 \(baseline\): +{seconds}", out), out
+    assert re.search(rf"read, observations v2: +{seconds} = \d+\.\d+x the baseline", out), out
+    assert re.search(rf"read \+ check: +{seconds} +peak RSS [\d,]+ MB", out), out
+    # a tiny run is far inside the goal; wall time on a crowded machine may not be
+    assert re.search(r"goal \(read \+ check <= 6 s, peak RSS <= 1 GB\): (NOT )?met by wall "
+                     r"time, met by CPU time", out), out  # fmt: skip
     verdicts = dict(re.findall(r"^  (\w+) +(PASS|FAIL) ", out, re.MULTILINE))
     assert verdicts == {
         "delivery": "FAIL", "effects": "PASS", "saga": "FAIL",  # the 25 planted lost orders
