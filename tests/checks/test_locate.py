@@ -83,7 +83,7 @@ def test_lookup_contiguous_ids_needs_no_table(monkeypatch: pytest.MonkeyPatch, c
     idx, found = lookup(table, ids)
     assert np.array_equal(found, np.isin(ids, table))
     assert np.array_equal(table[idx[found]], ids[found]) and idx[~found].tolist() == [0] * 5
-    idx, found = lookup(np.arange(100, 110, dtype=np.int16), np.array([99, 100, 109], np.int8))
+    idx, found = lookup(np.arange(100, 110, dtype=np.int16), np.array([99, 100, 110], np.int8))
     assert found.tolist() == [False, True, False] and int(idx[1]) == 0
 
 
