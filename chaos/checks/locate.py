@@ -6,6 +6,7 @@ publishes stays in numpy; Python loops run only over phases, fault windows and s
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import Any
 
@@ -126,8 +127,18 @@ def lookup(sorted_ids: Ints, ids: Ints) -> tuple[Ints, Bool]:
 def phase_codes(phases: Phases, t: I64) -> tuple[list[str], np.ndarray]:
     """Label each time with its phase: (names, code per time); the last name is `outside`."""
     names = [*phases.bounds, OUTSIDE]
+    spans = list(phases.bounds.values())
+    order = sorted(range(len(spans)), key=lambda i: spans[i][0])
+    if all(spans[a][1] <= spans[b][0] for a, b in itertools.pairwise(order)):
+        # disjoint phases (the usual case): one binary search instead of a pass per phase
+        starts = np.array([spans[i][0] for i in order], dtype=np.int64)
+        ends = np.array([spans[i][1] for i in order] + [0], dtype=np.int64)
+        label = np.array([*order, len(names) - 1], dtype=np.int16)
+        k = np.searchsorted(starts, t, side="right") - 1  # the last phase starting by t
+        k[(k < 0) | (t >= ends[k])] = len(order)  # before the first, or in a gap: outside
+        return names, label[k]
     codes = np.full(len(t), len(names) - 1, dtype=np.int16)
-    for i, (start, end) in enumerate(phases.bounds.values()):
+    for i, (start, end) in enumerate(spans):
         inside = (t >= start) & (t < end) & (codes == len(names) - 1)
         codes[inside] = i
     return names, codes

@@ -95,3 +95,25 @@ def test_unique_agrees_with_numpy() -> None:
         got, got_counts = locate.unique_counts(values)
         assert np.array_equal(got, expected) and np.array_equal(got_counts, counts)
         assert np.array_equal(locate.unique(values), expected)
+
+
+def test_phase_codes_search_agrees_with_the_scan() -> None:
+    """Disjoint phases take the binary search; any overlap falls back to the first-match
+    scan. Both give what the scan gives."""
+    from chaos.checks.model import Phases
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        names = [f"p{i}" for i in range(int(rng.integers(0, 5)))]
+        edges = np.sort(rng.integers(0, 60, 2 * len(names)))
+        if rng.random() < 0.3:
+            edges = rng.integers(0, 60, 2 * len(names))  # overlaps, reversed spans
+        bounds = {n: (int(edges[2 * i]), int(edges[2 * i + 1])) for i, n in enumerate(names)}
+        order = list(bounds)
+        rng.shuffle(order)
+        phases = Phases({n: bounds[n] for n in order}, [])
+        t = rng.integers(-5, 70, 50).astype(np.int64)
+        got_names, got = phase_codes(phases, t)
+        expected = [next((n for n, (a, b) in phases.bounds.items() if a <= x < b), "outside")
+                    for x in t.tolist()]  # fmt: skip
+        assert [got_names[c] for c in got] == expected
