@@ -17,15 +17,8 @@ from chaos.formats.observations import (
     to_lists,
     write_observations,
 )
-from tests.checks.builders import T0, Scenario, observations_json
-
-
-def scenario(n: int) -> Scenario:
-    s = Scenario()
-    s.many(range(1, n + 1))
-    s.add(n + 1, outcome="compensated", steps_applied=2)
-    s.add(n + 2, poison=True, outcome="dead_lettered", dead_letters=[(5, "bad [json]")])
-    return s
+from tests.checks.builders import T0, observations_json
+from tests.checks.test_files import scenario
 
 
 def document(n: int = 5) -> dict[str, Any]:
