@@ -78,8 +78,8 @@ def _lift(value: Any, arrays: list[npt.NDArray[Any]], at: list[int], columnar: b
     if isinstance(value, dict):
         return {k: _lift(v, arrays, at, columnar) for k, v in value.items()}
     array = _as_int_array(value, columnar)
-    if array is not None:
-        column = narrow(array)
+    column = _narrow_or_none(array)
+    if column is not None:
         arrays.append(column)
         ref = {"dtype": column.dtype.str, "offset": at[0], "length": int(column.size)}
         at[0] += -(-column.nbytes // ALIGN) * ALIGN
@@ -87,6 +87,13 @@ def _lift(value: Any, arrays: list[npt.NDArray[Any]], at: list[int], columnar: b
     if isinstance(value, list | tuple):
         return [_lift(v, arrays, at, columnar) for v in value]
     return value
+
+
+def _narrow_or_none(array: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
+    try:
+        return None if array is None else narrow(array)
+    except ValueError:
+        return None  # unsigned values beyond int64: left to the JSON, exact
 
 
 def columns_path(manifest: Path) -> Path:
