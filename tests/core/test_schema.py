@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import subprocess
 import sys
@@ -24,6 +25,7 @@ EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
 TARGETS = sorted((ROOT / "targets").glob("*.yaml"))
 
 
+@functools.cache
 def validator(kind: str) -> Draft202012Validator:
     doc = json.loads((STORED / f"{kind}.schema.json").read_text())
     Draft202012Validator.check_schema(doc)
