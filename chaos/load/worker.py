@@ -26,7 +26,9 @@ class WorkerArgsError(ValueError):
 def worker_argv(master: str, python: str = sys.executable) -> list[str]:
     host, _, port = master.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise WorkerArgsError(f'--master: want HOST:PORT (e.g. pipechaos-load:5557), got "{master}"')
+        raise WorkerArgsError(
+            f'--master: want HOST:PORT (e.g. pipechaos-load:5557), got "{master}"'
+        )
     return [python, "-m", "locust", "-f", LOCUSTFILE, "--worker", "--master-host", host,
             "--master-port", port, "--loglevel", "WARNING", "--only-summary",
             "--exit-code-on-error", "0"]  # fmt: skip

@@ -21,8 +21,8 @@ from chaos.report import result as result_file
 from chaos.report.progress import Progress
 from chaos.report.result import RunResult
 from chaos.report.table import reverted_text
-from chaos.run.hours import Limits
 from chaos.run.faults import FaultFailed, apply_occurrence, pods_touched, revert_occurrence
+from chaos.run.hours import Limits
 from chaos.run.journal import Journal
 from chaos.run.ledger import Entry, Ledger
 from chaos.run.lock import LockBusy, TargetLock

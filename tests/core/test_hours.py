@@ -44,7 +44,8 @@ def test_overnight_wrapping_days_and_daylight_saving() -> None:
     # 2026-03-29: clocks go forward at 02:00; the stretch is 8 wall hours, 7 real ones
     day = parse("daily 00:00-08:00 Europe/Berlin")
     s, e = day.stretch(berlin(2026, 3, 29, 5, 0)) or (None, None)
-    assert s is not None and e is not None and e.astimezone(UTC) - s.astimezone(UTC) == timedelta(hours=7)
+    assert s is not None and e is not None
+    assert e.astimezone(UTC) - s.astimezone(UTC) == timedelta(hours=7)
     assert parse("Sat,Mon 10:00-24:00").stretch(datetime(2026, 12, 5, 23, 59, tzinfo=UTC))
 
 
@@ -60,7 +61,7 @@ def test_overnight_wrapping_days_and_daylight_saving() -> None:
     ],
 )
 def test_bad_specs_say_what_is_wrong(text: str, says: str) -> None:
-    with pytest.raises(HoursError, match=".*") as info:
+    with pytest.raises(HoursError) as info:
         parse(text)
     assert says in str(info.value) and "\n" not in str(info.value)
 

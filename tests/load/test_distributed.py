@@ -1,0 +1,146 @@
+"""Distributed load: a Locust master and 2 workers, separate processes, whose history
+reaches the master only as Locust messages (the workers get no settings file, run in an
+empty directory and never open a file of the run), and a worker killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chaos.checks.model import (
+    FAIL,
+    INFO,
+    OK,
+    DeadLetters,
+    History,
+    Observations,
+    Phases,
+    Timeseries,
+)
+from chaos.load.history import read_history
+from chaos.load.launcher import LoadGenerator
+from chaos.load.settings import ENV_SETTINGS
+from chaos.spec.models import Load
+from chaos.spec.structs import decode
+
+from .conftest import RedisServer
+from .forwarder import TcpForwarder
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def gens() -> Iterator[list[LoadGenerator]]:
+    made: list[LoadGenerator] = []
+    yield made
+    for gen in made:
+        gen.close()
+
+
+def make(made: list[LoadGenerator], run_dir: Path, address: str, **load: object) -> LoadGenerator:
+    gen = LoadGenerator(
+        decode(Load, {"users": 2, **load}),
+        "redis-stream",
+        {"address": address, "stream": "orders", "timeout": "2s"},
+        run_dir,
+        "run-dist",
+        seed=11,
+    )
+    made.append(gen)
+    return gen
+
+
+def open_files(pid: int) -> list[str]:
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue
+    return out
+
+
+def delivery_verdict(history: History, stream_ids: set[int]) -> tuple[bool, dict[str, object]]:
+    """The `delivery` check over the history, the stream standing in for the pipeline."""
+    from chaos import registry
+
+    ids = np.array(sorted(stream_ids), dtype=np.int64)
+    n = len(ids)
+    zeros = np.zeros(n, dtype=np.int64)
+    obs = Observations(
+        ids, np.ones(n, dtype=np.int8), zeros + 1, zeros, zeros, zeros, zeros, {}, [],
+        DeadLetters(np.zeros(0, np.int64), np.zeros(0, np.int64), []), {},
+    )  # fmt: skip
+    check = registry.checks.get("delivery")
+    verdict = check(history, obs, Timeseries(np.zeros(0, np.int64), {}), Phases({}, []), {})
+    return bool(verdict.ok), dict(verdict.metrics)
+
+
+def test_workers_send_their_history_only_as_locust_messages(
+    redis_server: RedisServer, gens: list[LoadGenerator], tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    gen = make(gens, run_dir, redis_server.address, rate="200/s", duration="3s")
+    t0 = gen.start()
+    assert set(gen.pids) == {"master", "worker-0", "worker-1"}
+    time.sleep(max(0.0, (t0 + 1.5e9 - time.time_ns()) / 1e9))
+    for role in ("worker-0", "worker-1"):
+        pid = gen.pids[role]
+        environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        assert not any(e.startswith(ENV_SETTINGS.encode() + b"=") for e in environ)
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+        assert not cwd.startswith(str(run_dir)) and os.listdir(cwd) == []
+        log = str(run_dir / "load" / f"locust-{role}.log")  # its stdout, opened by the launcher
+        assert not [f for f in open_files(pid) if f.startswith(str(run_dir)) and f != log]
+    master_files = open_files(gen.pids["master"])
+    assert str(run_dir / "history" / "load-0.pch") in master_files  # the master writes
+    assert str(run_dir / "history" / "load-1.pch") in master_files
+    while time.time_ns() < t0 + 3e9:
+        gen.check()
+        time.sleep(0.1)
+    stats = gen.stop(5)
+    h = read_history(run_dir)
+    assert h.order_id.tolist() == list(range(600))  # complete: no gap, no duplicate
+    assert np.isin(h.outcome, [OK, FAIL, INFO]).all() and (h.outcome == OK).all()
+    assert sorted(redis_server.stream_ids()) == list(range(600))
+    assert stats["offered"] == 600 and sum(r["offered"] for r in stats["per_second"]) == 600
+    assert all((run_dir / "load" / f"done-{k}.json").exists() for k in (0, 1))
+
+
+def test_a_killed_worker_leaves_its_in_flight_ids_as_info(
+    redis_server: RedisServer, forwarder: TcpForwarder, gens: list[LoadGenerator],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    run_dir = tmp_path / "run"
+    gen = make(gens, run_dir, forwarder.address, rate="200/s", duration="8s")
+    t0 = gen.start()
+    time.sleep(max(0.0, (t0 + 1.5e9 - time.time_ns()) / 1e9))
+    forwarder.set_mode("blackhole")  # publishes now hang for up to 2 s: in flight
+    time.sleep(0.8)
+    os.kill(gen.pids["worker-1"], signal.SIGKILL)
+    time.sleep(1.0)
+    forwarder.set_mode("pass")
+    time.sleep(max(0.0, (t0 + 5e9 - time.time_ns()) / 1e9))
+    gen.stop(3)
+    h = read_history(run_dir)
+    assert np.isin(h.outcome, [OK, FAIL, INFO]).all()
+    odd = h.order_id[h.order_id % 2 == 1]  # worker-1's stride
+    assert odd.tolist() == list(range(1, 2 * odd.size, 2))  # every claimed id, no gap
+    dead = h.order_id % 2 == 1
+    unanswered = dead & (h.t_done == -1)
+    assert unanswered.sum() >= 50  # ~0.8 s of its publishes were in flight at the kill
+    assert (h.outcome[unanswered] == INFO).all()
+    even = h.order_id[~dead]  # worker-0 went on to the stop
+    assert even.size > odd.size and even.tolist() == list(range(0, 2 * even.size, 2))
+    stored = set(redis_server.stream_ids())
+    assert stored <= set(h.order_id.tolist())  # whatever reached Redis is in the history
+    ok, metrics = delivery_verdict(h, stored)
+    assert ok, metrics  # the verdict computes: info ids may or may not have arrived
+    acked = int(h.order_id[h.outcome == OK][0])
+    assert not delivery_verdict(h, stored - {acked})[0]  # and it can fail
