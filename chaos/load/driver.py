@@ -116,8 +116,8 @@ class Driver:
                 next_flush = mono + _FLUSH_NS
                 writer.flush()
                 rates.roll(time.time_ns())
-            if i >= self.claim_end - (block * n) // 2 and self.claim_end < total:
-                # claim the next block half a block ahead: an acknowledgement that travels
+            if i >= self.claim_end - block * n and self.claim_end < total:
+                # claim the next block a whole block ahead: an acknowledgement that travels
                 # (distributed workers) is back before its first id is due
                 first, end = self.claim_end, min(self.claim_end + block * n, total)
                 more = [int(s * 1e9) for s in self.schedule.offsets(_arr(range(first, end, n)))]

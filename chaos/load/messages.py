@@ -159,8 +159,8 @@ class _SentText:
     """A text sink for RateRecorder: each flush is one message to the master."""
 
     def __init__(self, link: WorkerLink) -> None:
-        self.link, self.parts, self.closed = link, [], False
-        self.parts: list[str]
+        self.link, self.closed = link, False
+        self.parts: list[str] = []
 
     def write(self, text: str) -> None:
         self.parts.append(text)

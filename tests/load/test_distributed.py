@@ -92,7 +92,7 @@ def test_workers_send_their_history_only_as_locust_messages(
     time.sleep(max(0.0, (t0 + 1.5e9 - time.time_ns()) / 1e9))
     for role in ("worker-0", "worker-1"):
         pid = gen.pids[role]
-        environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
         assert not any(e.startswith(ENV_SETTINGS.encode() + b"=") for e in environ)
         cwd = os.readlink(f"/proc/{pid}/cwd")
         assert not cwd.startswith(str(run_dir)) and os.listdir(cwd) == []
