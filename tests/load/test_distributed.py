@@ -144,3 +144,46 @@ def test_a_killed_worker_leaves_its_in_flight_ids_as_info(
     assert ok, metrics  # the verdict computes: info ids may or may not have arrived
     acked = int(h.order_id[h.outcome == OK][0])
     assert not delivery_verdict(h, stored - {acked})[0]  # and it can fail
+
+
+def claimed_ends(path: Path) -> dict[int, int]:
+    """stride-class -> the highest claim end in a history file (what the master wrote)."""
+    from chaos.load.history_format import CLAIM, RECORD
+
+    raw = path.read_bytes()
+    start = raw.index(b"}") + 1
+    start += -start % RECORD.itemsize
+    body = raw[start : start + (len(raw) - start) // RECORD.itemsize * RECORD.itemsize]
+    recs = np.frombuffer(body, dtype=RECORD)
+    claims = recs[recs["kind"] == CLAIM]
+    return {int(c["order_id"]) % 2: int(c["t_done"]) for c in claims}
+
+
+def test_a_worker_sends_nothing_the_master_has_not_claimed(
+    redis_server: RedisServer, gens: list[LoadGenerator], tmp_path: Path
+) -> None:
+    """Freeze the master: its acknowledgements stop, so the workers stop publishing at the
+    last claim the master wrote, and every id in Redis is inside a claim on disk."""
+    run_dir = tmp_path / "run"
+    gen = make(gens, run_dir, redis_server.address, rate="200/s", duration="6s")
+    t0 = gen.start()
+    time.sleep(max(0.0, (t0 + 1.5e9 - time.time_ns()) / 1e9))
+    master = gen.pids["master"]
+    os.kill(master, signal.SIGSTOP)
+    try:
+        time.sleep(0.3)  # what was acknowledged before the freeze is sent by now
+        ends = {k: claimed_ends(run_dir / "history" / f"load-{k}.pch")[k] for k in (0, 1)}
+        seen = len(redis_server.stream_ids())
+        time.sleep(1.2)  # the schedule asks for 240 more meanwhile
+        ids = redis_server.stream_ids()
+    finally:
+        os.kill(master, signal.SIGCONT)
+    assert len(ids) - seen < 10  # stalled on the missing acknowledgements
+    for order_id in ids:
+        assert order_id < ends[order_id % 2], (order_id, ends)  # sent only once claimed
+    while time.time_ns() < t0 + 6e9:
+        time.sleep(0.1)
+    gen.stop(5)
+    h = read_history(run_dir)
+    assert h.order_id.tolist() == list(range(1200))  # late, but complete
+    assert set(redis_server.stream_ids()) == set(range(1200))
