@@ -187,3 +187,65 @@ def test_a_worker_sends_nothing_the_master_has_not_claimed(
     h = read_history(run_dir)
     assert h.order_id.tolist() == list(range(1200))  # late, but complete
     assert set(redis_server.stream_ids()) == set(range(1200))
+
+
+def test_remote_workers_started_as_the_chart_does(
+    redis_server: RedisServer, gens: list[LoadGenerator], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """PIPECHAOS_LOAD_WORKERS=remote: the master listens and starts no worker; two
+    `pipechaos load-worker --master HOST:PORT` processes (the Indexed Job's pods) join it."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("PIPECHAOS_LOAD_WORKERS", "remote")
+    monkeypatch.setenv("PIPECHAOS_LOAD_MASTER_PORT", str(port))
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "chaos", "load-worker", "--master", f"127.0.0.1:{port}",
+             "--index", str(k), "--wait", "60s"],
+            cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, env={k: v for k, v in os.environ.items()
+                                           if not k.startswith("PIPECHAOS_LOAD")},
+        )  # fmt: skip
+        for k in (1, 0)
+    ]  # started before the master, as pods may be: they keep trying
+    try:
+        run_dir = tmp_path / "run"
+        gen = make(gens, run_dir, redis_server.address, rate="100/s", duration="2s")
+        t0 = gen.start()
+        assert set(gen.pids) == {"master"}
+        while time.time_ns() < t0 + 2e9:
+            gen.check()
+            time.sleep(0.1)
+        gen.stop(5)
+        gen.close()
+        for w in workers:
+            out, _ = w.communicate(timeout=60)
+            assert w.returncode == 0, out[-2000:]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+                w.communicate()
+    h = read_history(run_dir)
+    assert h.order_id.tolist() == list(range(200)) and (h.outcome == OK).all()
+    assert sorted(redis_server.stream_ids()) == list(range(200))
+
+
+def test_load_worker_rejects_a_bad_master_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "chaos", "load-worker", "--master", "no-port"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        'pipechaos: --master: want HOST:PORT (e.g. pipechaos-load:5557), got "no-port"'
+    )
