@@ -204,16 +204,19 @@ def test_remote_workers_started_as_the_chart_does(
         port = s.getsockname()[1]
     monkeypatch.setenv("PIPECHAOS_LOAD_WORKERS", "remote")
     monkeypatch.setenv("PIPECHAOS_LOAD_MASTER_PORT", str(port))
-    workers = [
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPECHAOS_LOAD")}
+    command = [sys.executable, "-m", "chaos", "load-worker", "--master", f"127.0.0.1:{port}"]
+    workers = [  # started before the master, as pods may be: they keep trying
         subprocess.Popen(
-            [sys.executable, "-m", "chaos", "load-worker", "--master", f"127.0.0.1:{port}",
-             "--index", str(k), "--wait", "60s"],
-            cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, env={k: v for k, v in os.environ.items()
-                                           if not k.startswith("PIPECHAOS_LOAD")},
-        )  # fmt: skip
+            [*command, "--index", str(k), "--wait", "60s"],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         for k in (1, 0)
-    ]  # started before the master, as pods may be: they keep trying
+    ]
     try:
         run_dir = tmp_path / "run"
         gen = make(gens, run_dir, redis_server.address, rate="100/s", duration="2s")
