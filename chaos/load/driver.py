@@ -116,9 +116,9 @@ class Driver:
                 next_flush = mono + _FLUSH_NS
                 writer.flush()
                 rates.roll(time.time_ns())
-            if i >= self.claim_end - block * n and self.claim_end < total:
-                # claim the next block a whole block ahead: an acknowledgement that travels
-                # (distributed workers) is back before its first id is due
+            if i >= self.claim_end - self.link.claim_ahead * block * n and self.claim_end < total:
+                # a link whose acknowledgements travel (distributed workers) claims the next
+                # block ahead, so the acknowledgement is back before its first id is due
                 first, end = self.claim_end, min(self.claim_end + block * n, total)
                 more = [int(s * 1e9) for s in self.schedule.offsets(_arr(range(first, end, n)))]
                 offsets[:0] = more[::-1]

@@ -21,6 +21,8 @@ _POLL_S = 0.005
 
 
 class Link(Protocol):
+    claim_ahead: int  # blocks claimed beyond the one being sent
+
     def ready(self) -> None: ...
     def wait_go(self) -> int: ...
     def stop_request(self) -> dict[str, Any] | None: ...
@@ -30,6 +32,8 @@ class Link(Protocol):
 
 
 class FileLink:
+    claim_ahead = 0  # a claim is in the kernel when claim() returns: nothing to wait for
+
     def __init__(self, paths: LoadPaths, index: int) -> None:
         self.paths, self.index = paths, index
 
