@@ -345,7 +345,7 @@ class Run:
     def _check_deadline(self) -> None:
         """Past the allowed hours or the maximum duration: abort (the cleanup reverts)."""
         if self._deadline is not None and self.limits.clock() >= self._deadline:
-            raise Stop("aborted", f"{self._deadline_why}: stopped the run and reverted its faults")
+            raise Stop("aborted", f"{self._deadline_why}: the run was stopped before its end")
 
     def _stop_load(self, timeout_s: float) -> None:
         if self.load is not None:

@@ -139,14 +139,14 @@ def test_hours_ending_mid_run_abort_and_revert(work: Path) -> None:
     assert result.status == "aborted" and result.exit_code == 1  # type: ignore[attr-defined]
     reason = result.reason  # type: ignore[attr-defined]
     assert "allowed hours Mon-Fri 09:00-17:00 Europe/Berlin ended" in reason
-    assert "reverted" in reason
+    assert reason.endswith("the run was stopped before its end")
     entries = journal(run_dir)
     assert any(e.get("event") == "abort" for e in entries)
     assert last_states(entries) and (run_dir / "platform-down").exists()
     import os
 
     assert_all_reverted_once(work, run_dir, os.getpid())
-    assert "reverted" in (work / "progress.log").read_text()
+    assert "reverted 1 fault: f0.0 test.marker" in (work / "progress.log").read_text()
 
 
 def test_max_duration_aborts_like_the_hours(work: Path) -> None:
