@@ -248,29 +248,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _limits(args: argparse.Namespace) -> Any:
-    """--allowed-hours and --max-duration as chaos.run.hours.Limits; HoursError if bad."""
-    from chaos.run.hours import HoursError, Limits, parse, parse_duration
-
-    hours, seconds = None, None
-    for flag, value in (("--allowed-hours", args.allowed_hours),
-                        ("--max-duration", args.max_duration)):  # fmt: skip
-        try:
-            if value is not None and flag == "--allowed-hours":
-                hours = parse(value)
-            elif value is not None:
-                seconds = parse_duration(value)
-        except HoursError as exc:
-            raise HoursError(f"{flag}: {exc}") from None
-    return Limits(hours, seconds)
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
-    from chaos.run.hours import HoursError
+    from chaos.run.hours import HoursError, from_flags
     from chaos.spec.errors import SpecError
 
     try:
-        limits = _limits(args)
+        limits = from_flags(args.allowed_hours, args.max_duration)
     except HoursError as exc:
         sys.stderr.write(f"pipechaos: {exc}\n")
         return USAGE_ERROR

@@ -102,6 +102,20 @@ class Limits:
         return None, deadline, why
 
 
+def from_flags(allowed_hours: str | None, max_duration: str | None) -> Limits:
+    """`run --allowed-hours H --max-duration D` (either may be None) -> Limits; a bad value
+    raises HoursError naming its flag."""
+    try:
+        hours = parse(allowed_hours) if allowed_hours is not None else None
+    except HoursError as exc:
+        raise HoursError(f"--allowed-hours: {exc}") from None
+    try:
+        seconds = parse_duration(max_duration) if max_duration is not None else None
+    except HoursError as exc:
+        raise HoursError(f"--max-duration: {exc}") from None
+    return Limits(hours, seconds)
+
+
 def _days(text: str) -> frozenset[int]:
     if text.lower() in ("daily", "*"):
         return frozenset(range(7))
