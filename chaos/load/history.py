@@ -104,6 +104,14 @@ class HistoryWriter:
         self._range(CLAIM, first, end, stride, t)
         self.flush()
 
+    def wait_claimed(self, order_id: int) -> None:
+        """Return once the claim covering order_id is recorded (a file: at claim())."""
+
+    def append_raw(self, data: bytes) -> None:
+        """Records encoded elsewhere (a worker's, relayed by the master), written as is."""
+        self.flush()
+        self._write(data)
+
     def release(self, first: int, end: int, stride: int = 1) -> None:
         """Claimed ids that were certainly never sent."""
         if end > first:

@@ -22,6 +22,7 @@ from chaos.report.progress import Progress
 from chaos.report.result import RunResult
 from chaos.report.table import reverted_text
 from chaos.run.faults import FaultFailed, apply_occurrence, pods_touched, revert_occurrence
+from chaos.run.hours import Limits
 from chaos.run.journal import Journal
 from chaos.run.ledger import Entry, Ledger
 from chaos.run.lock import LockBusy, TargetLock
@@ -53,9 +54,11 @@ class Run:
         run_id: str,
         progress: Progress,
         lock: TargetLock | None = None,
+        limits: Limits | None = None,
     ) -> None:
         """`lock`: the target's lock, already held by the caller (the CLI takes it before
-        it creates the run directory); released when the run ends. None: taken here."""
+        it creates the run directory); released when the run ends. None: taken here.
+        `limits`: allowed hours and maximum duration (outside: skipped; past: aborted)."""
         self.c = checked
         self.exp = checked.experiment
         self.target = checked.target
@@ -78,6 +81,9 @@ class Run:
         self.probe_env: ProbeEnv | None = None
         self._open: dict[str, int] = {}
         self._lock = lock
+        self.limits = limits or Limits()
+        self._deadline: Any = None  # the aware datetime the run must end by, if any
+        self._deadline_why = ""
 
     # ------------------------------------------------------------------ shell
 
@@ -96,6 +102,9 @@ class Run:
         lock = self._lock or TargetLock(self.target.metadata.name)
         locked = self._lock is not None
         try:
+            skip, self._deadline, self._deadline_why = self.limits.gate()
+            if skip is not None:  # before the lock: a skipped run touches nothing
+                raise Stop("skipped", skip)
             if not locked:
                 lock.acquire()
                 locked = True
@@ -138,7 +147,7 @@ class Run:
             self._phase_end(phase)
         pending = self.ledger.active()
         ok = self.ledger.revert_all()
-        if pending or self.result.status not in ("passed", "failed"):
+        if pending or self.result.status not in ("passed", "failed", "skipped"):
             self.progress.note(reverted_text(pending))
         if not ok:
             if self.result.status in ("passed", "failed"):
@@ -327,6 +336,7 @@ class Run:
                 raise Interrupted(self.guard.received[0])
             if self.sampler.abort_reason:
                 raise Stop("aborted", self.sampler.abort_reason)
+            self._check_deadline()
             if self.load is not None:
                 from chaos.load.launcher import LoadError
 
@@ -339,6 +349,11 @@ class Run:
             if left <= 0:
                 return
             time.sleep(min(SLICE_S, left))
+
+    def _check_deadline(self) -> None:
+        """Past the allowed hours or the maximum duration: abort (the cleanup reverts)."""
+        if self._deadline is not None and self.limits.clock() >= self._deadline:
+            raise Stop("aborted", f"{self._deadline_why}: the run was stopped before its end")
 
     def _stop_load(self, timeout_s: float) -> None:
         if self.load is not None:
@@ -371,6 +386,7 @@ class Run:
                     return
             except Exception as exc:
                 log.debug("drained() raised %s", _one_line(exc))
+            self._check_deadline()
             if time.monotonic() >= deadline:
                 self.result.drained = False
                 self.progress.note("drain timed out; checking anyway")
