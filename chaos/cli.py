@@ -107,6 +107,13 @@ VERBS: dict[str, tuple[str, list[Arg]]] = {
         (("--check",), {"help": "only this invariant (verdict name or check name); "
                                 "a check the experiment does not list runs with defaults"}),
     ]),
+    "report": ("render a run's report.html, junit.xml and summary.md again", [
+        (("run_dir",), {"type": _path, "help": "the run directory"}),
+        (("--format",), {"choices": ["html", "junit", "md"],
+                         "help": "one report to stdout or --out (default: all three, "
+                                 "into the run directory)"}),
+        (("--out",), {"type": _path, "help": "write the report to this file"}),
+    ]),
     "schema": ("JSON Schema of a file format", [
         (("kind",), {"nargs": "?", "choices": ["experiment", "target"],
                      "default": "experiment"}),
@@ -378,3 +385,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     print("\n".join(listing_lines(listing)))
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from chaos.report.cli_report import cmd_report
+
+    return cmd_report(args)

@@ -19,6 +19,7 @@ from chaos.probes.conditions import AbortWatch, steady
 from chaos.probes.sampler import Sampler
 from chaos.report import result as result_file
 from chaos.report.progress import Progress
+from chaos.report.render import write_reports
 from chaos.report.result import RunResult
 from chaos.report.table import reverted_text
 from chaos.run.faults import FaultFailed, apply_occurrence, pods_touched, revert_occurrence
@@ -123,6 +124,7 @@ class Run:
             self.journal.close()
             if locked:
                 lock.release()
+            write_reports(self.run_dir)  # signals are still only recorded here
             self.guard.restore()
             self.progress.close()
         return self.result
