@@ -52,7 +52,9 @@ def plot_svg(s: Series, occurrences: list[dict[str, Any]]) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "pipechaos",
                                 "font.size": 9, "axes.spines.top": False,
                                 "axes.spines.right": False}):
-        fig = Figure(figsize=(10, 1.9 * len(panels)), layout="constrained")
+        # a fixed layout: constrained layout drew the whole figure twice
+        fig = Figure(figsize=(10, 1.9 * len(panels)))
+        fig.subplots_adjust(left=0.07, right=0.98, top=0.97, bottom=0.05, hspace=0.35)
         axes = fig.subplots(len(panels), 1, sharex=True)
         for row, (ax, (title, lines)) in enumerate(zip(axes, panels, strict=True)):
             for label, xs, ys, color in lines:
