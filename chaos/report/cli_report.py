@@ -1,5 +1,6 @@
 """`pipechaos report RUN_DIR [--format html|junit|md] [--out FILE]`: render a run's reports
-again from its directory alone (old runs, runs copied off a cluster)."""
+again from its directory alone (old runs, runs copied off a cluster);
+`pipechaos report RUNS_DIR --trend [--out FILE]`: one trend page over many runs."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not run_dir.is_dir():
         sys.stderr.write(f"pipechaos: report: {run_dir}: no such run directory\n")
         return USAGE_ERROR
+    if args.trend:
+        return _trend(run_dir, args.out)
     if args.format is None and args.out is not None:
         sys.stderr.write("pipechaos: report: --out needs --format (html, junit or md)\n")
         return USAGE_ERROR
@@ -37,4 +40,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         sys.stderr.write(f"pipechaos: report: --out {args.out}: {exc.strerror or exc}\n")
         return USAGE_ERROR
     print(args.out)
+    return 0
+
+
+def _trend(root: Path, out: Path | None) -> int:
+    from chaos.report.render import write_text
+    from chaos.report.trend import render_trend
+
+    target = out or root / "trend.html"
+    try:
+        write_text(target, render_trend(root))
+    except OSError as exc:
+        sys.stderr.write(f"pipechaos: report: {target}: {exc.strerror or exc}\n")
+        return USAGE_ERROR
+    print(target)
     return 0
