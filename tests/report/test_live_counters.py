@@ -17,7 +17,7 @@ LINE = re.compile(r"^\d\d:\d\d:\d\d published (\d+|-), completed (\d+|-), lag (\
 
 @pytest.mark.e2e
 def test_a_real_run_logs_its_counters(real_runs: dict[str, tuple[Path, RunOutcome]]) -> None:
-    run_dir, outcome = real_runs["passed"]
+    _, outcome = real_runs["passed"]
     lines = LINE.findall(outcome.output)
     assert len(lines) >= 2, outcome.output  # the load lasts 8 s; a line every 5 s
     counts = [tuple(map(int, m)) for m in lines if "-" not in m]  # "-": not sampled yet
