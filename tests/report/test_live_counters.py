@@ -27,6 +27,7 @@ def test_a_real_run_logs_its_counters(real_runs: dict[str, tuple[Path, RunOutcom
     total_ok = outcome.result["load"]["counts"]["ok"]
     assert published[-1] <= total_ok
     assert all(0 <= done <= total_ok for _, done, _ in counts)
+    assert counts[-1][1] > 0  # the consumers counted their completions
 
 
 class _Load:
