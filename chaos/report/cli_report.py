@@ -30,7 +30,12 @@ def cmd_report(args: argparse.Namespace) -> int:
             if not any(p.startswith(name) for p in problems):
                 print(run_dir / name)
         return 3 if problems else 0
-    text = renderer(args.format)(run_dir)
+    try:
+        text = renderer(args.format)(run_dir)
+    except Exception as exc:  # a run directory odd enough to break a renderer: one line
+        sys.stderr.write(f"pipechaos: report: {run_dir}: cannot render {args.format}: "
+                         f"{type(exc).__name__}: {exc}\n")
+        return 3
     if args.out is None:
         sys.stdout.write(text)
         return 0

@@ -34,7 +34,9 @@ def _offender_body(verdict: dict[str, Any]) -> str:
 
 
 def _phase_seconds(doc: RunDoc, name: str) -> float:
-    span = (doc.result.get("phases") or {}).get(name) or {}
+    span = (doc.result.get("phases") or {}).get(name)
+    if not isinstance(span, dict):
+        return 0.0
     start, end = span.get("start"), span.get("end")
     return (end - start) / 1e9 if isinstance(start, int) and isinstance(end, int) else 0.0
 
@@ -57,7 +59,8 @@ def junit_tree(doc: RunDoc) -> ET.Element:
     classname = f"pipechaos.{doc.name}"
     suite = ET.Element("testsuite", name=doc.name, tests="0", failures="0", errors="0",
                        skipped="0")
-    started = (doc.result.get("phases") or {}).get("prepare", {}).get("start")
+    prepare = (doc.result.get("phases") or {}).get("prepare")
+    started = prepare.get("start") if isinstance(prepare, dict) else None
     if isinstance(started, int):
         stamp = datetime.fromtimestamp(started / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         suite.set("timestamp", stamp)
