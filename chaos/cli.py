@@ -119,6 +119,16 @@ VERBS: dict[str, tuple[str, list[Arg]]] = {
         (("--wait",), {"default": "15m", "metavar": "DURATION",
                        "help": "keep trying to reach the master this long (default 15m)"}),
     ]),
+    "report": ("render a run's report.html, junit.xml and summary.md again; or a trend", [
+        (("run_dir",), {"type": _path, "help": "the run directory"}),
+        (("--format",), {"choices": ["html", "junit", "md"],
+                         "help": "one report to stdout or --out (default: all three, "
+                                 "into the run directory)"}),
+        (("--out",), {"type": _path, "help": "write the report to this file"}),
+        (("--trend",), {"action": "store_true",
+                        "help": "RUN_DIR holds many runs: one trend page over them "
+                                "(default --out RUN_DIR/trend.html)"}),
+    ]),
     "schema": ("JSON Schema of a file format", [
         (("kind",), {"nargs": "?", "choices": ["experiment", "target"],
                      "default": "experiment"}),
@@ -413,3 +423,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     print("\n".join(listing_lines(listing)))
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from chaos.report.cli_report import cmd_report
+
+    return cmd_report(args)

@@ -140,6 +140,12 @@ class LoadGenerator:
                 log = self.paths.log(role)
                 raise LoadError(f"load process {role} exited with code {code} (see {log})")
 
+    def published(self) -> int:
+        """Publishes acknowledged so far (the processes' per-second files, whole seconds
+        only): the live view's counter, never the verdict's."""
+        rows = merge_rates(self.paths.rates(k) for k in range(self.settings.processes))
+        return sum(int(r.get("ok", 0)) for r in rows)
+
     def stop(self, timeout_s: float) -> dict[str, Any]:
         """Stop offering, wait up to timeout_s for in-flight publishes, end Locust; stats."""
         if self._stats is not None:

@@ -18,7 +18,8 @@ from chaos.probes.base import ProbeEnv, ProbeError, declared_total
 from chaos.probes.conditions import AbortWatch, steady
 from chaos.probes.sampler import Sampler
 from chaos.report import result as result_file
-from chaos.report.progress import Progress
+from chaos.report.progress import Progress, live_counters
+from chaos.report.render import write_reports
 from chaos.report.result import RunResult
 from chaos.report.table import reverted_text
 from chaos.run.faults import FaultFailed, apply_occurrence, pods_touched, revert_occurrence
@@ -73,6 +74,8 @@ class Run:
         self.platform: Platform | None = None
         self.load: Any = None
         self.sampler: Sampler | None = None
+        self._completed_base: float | None = None  # the consumers' counter at load start
+        self._counted_at = -1e9  # monotonic time of the last live counters
         self.t0 = 0
         # a known-bad variant of the pipeline: the environment overrides the target file
         self.bug = os.environ.get("PIPECHAOS_REF_BUG") or self.target.bug or None
@@ -132,6 +135,7 @@ class Run:
             self.journal.close()
             if locked:
                 lock.release()
+            write_reports(self.run_dir)  # signals are still only recorded here
             self.guard.restore()
             self.progress.close()
         return self.result
@@ -289,6 +293,8 @@ class Run:
             self.load = LoadGenerator(
                 self.exp.load, pub.type, settings, self.run_dir, self.run_id, self.seed
             )
+            if "completed" in self.sampler.probes:  # live view: completed since t0
+                self._completed_base = self.sampler.measure("completed")
             self.t0 = int(self.load.start())
         else:
             self.t0 = time.time_ns()
@@ -345,6 +351,10 @@ class Run:
                 except LoadError as exc:
                     raise Stop("error", f"load generator failed: {_one_line(exc)}") from exc
             self.progress.tick([e.description for e in self.ledger.active()])
+            if time.monotonic() - self._counted_at >= 1.0:
+                self._counted_at = time.monotonic()
+                self.progress.counters(live_counters(self.sampler.latest, self.load,
+                                                     self._completed_base))
             left = (t_ns - time.time_ns()) / 1e9
             if left <= 0:
                 return
