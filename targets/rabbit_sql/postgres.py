@@ -13,6 +13,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psycopg
 
 from targets.rabbit_sql.pod import die, load
 from targets.rabbit_sql.server import account, drop, own
@@ -25,6 +30,34 @@ def bin_dir() -> str:
     if not found:
         die("PostgreSQL is not installed (apt-get install postgresql)")
     return os.path.dirname(found[-1])
+
+
+def accepts_queries(sockets: Path, port: int) -> bool:
+    """True once the server answers a query (its port opens before crash recovery ends)."""
+    try:
+        with psycopg.connect(host=str(sockets), port=port, user="postgres", dbname="postgres",
+                             connect_timeout=1) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def serve_health(admin: int, sockets: Path, port: int) -> None:
+    """GET /healthz on `admin`: 200 once PostgreSQL accepts queries (the pod's readiness)."""
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = self.path == "/healthz" and accepts_queries(sockets, port)
+            self.send_response(200 if ok else 503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", admin), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
 
 
 def main() -> None:
@@ -50,6 +83,8 @@ def main() -> None:
         "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning",
     ]
     server = subprocess.Popen(argv, preexec_fn=drop(ids))
+    if "admin" in pod.ports:
+        serve_health(pod.port("admin"), sockets, port)
     # TERM alone is PostgreSQL's "smart" shutdown, which waits for every client to leave;
     # the platform's TERM means "stop now", which is the "fast" shutdown (SIGINT).
     signal.signal(signal.SIGTERM, lambda *_: server.send_signal(signal.SIGINT))
