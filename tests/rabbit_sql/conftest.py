@@ -36,11 +36,11 @@ SERVERS = {
 }
 
 
-def server_processes(run_dir: Path) -> list[str]:
-    """Command lines of live processes started for `run_dir`'s servers (incl. epmd)."""
+def server_pids(run_dir: Path) -> dict[int, str]:
+    """Live processes started for `run_dir`'s servers (incl. epmd): pid -> command line."""
     import psutil
 
-    found = []
+    found = {}
     for proc in psutil.process_iter(["cmdline", "environ", "status"]):
         try:
             if proc.info["status"] == psutil.STATUS_ZOMBIE:
@@ -49,8 +49,13 @@ def server_processes(run_dir: Path) -> list[str]:
         except (psutil.Error, OSError):
             continue
         if str(run_dir) in text:
-            found.append(" ".join(proc.info["cmdline"] or [])[:120])
+            found[proc.pid] = " ".join(proc.info["cmdline"] or [])[:120]
     return found
+
+
+def server_processes(run_dir: Path) -> list[str]:
+    """Command lines of live processes started for `run_dir`'s servers (incl. epmd)."""
+    return list(server_pids(run_dir).values())
 
 
 @pytest.fixture(scope="package")
