@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos import registry
+from chaos.observers.base import ObserverError
 from chaos.platforms.base import Platform
 from chaos.probes.base import ProbeEnv, ProbeError, declared_total
 from chaos.probes.conditions import AbortWatch, steady
@@ -235,6 +236,7 @@ class Run:
         self.platform = platform_cls(self.target, self.run_dir, self.bug)
         self.progress.note(f"starting target {self.target.metadata.name}")
         self.platform.up()
+        self._prepare_observer()
         settings = resolve_all(self.target.probes.settings, self.platform.resolve)
         env = self.probe_env = ProbeEnv(self.target, self.platform, settings)
         probes = {}
@@ -260,6 +262,18 @@ class Run:
                 "not_steady",
                 f"steady state before: {s['probe']} = {s['value']} (want {s['bounds']})",
             )
+
+    def _prepare_observer(self) -> None:
+        """Build the observer and let it read its source once: bad settings, a bad query or
+        an unreachable database end the run here (error, exit 3), before any fault."""
+        kind = self.target.observer.type if self.target.observer else None
+        try:
+            observer = self._observer()
+            prepare = getattr(observer, "prepare", None)
+            if callable(prepare):
+                prepare()
+        except (ObserverError, ValueError) as exc:
+            raise Stop("error", f"observer {kind}: {exc}") from None
 
     def _steady(self) -> list[dict[str, Any]]:
         def measure(name: str) -> float:
