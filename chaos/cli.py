@@ -86,6 +86,11 @@ VERBS: dict[str, tuple[str, list[Arg]]] = {
         (("--seed",), {"type": int, "help": "replay the random choices of an earlier run"}),
         (("--run-dir",), {"type": _path, "help": "where to write the run (default runs/<id>)"}),
         (("--dry-run",), {"action": "store_true", "help": "print the plan; touch nothing"}),
+        (("--allowed-hours",), {"metavar": "HOURS", "help": 'run only inside these hours, e.g. '
+                                '"Mon-Fri 09:00-17:00 Europe/Berlin"; outside: skipped, exit 0; '
+                                "when they end mid-run: aborted and reverted, exit 1"}),
+        (("--max-duration",), {"metavar": "DURATION", "help": "abort and revert a run still "
+                               "going after this long (e.g. 10m), exit 1"}),
     ]),
     "validate": ("check experiment/target files", [
         (("files",), {"type": _path, "nargs": "+", "metavar": "file"}),
@@ -106,6 +111,23 @@ VERBS: dict[str, tuple[str, list[Arg]]] = {
         (("run_dir",), {"type": _path}),
         (("--check",), {"help": "only this invariant (verdict name or check name); "
                                 "a check the experiment does not list runs with defaults"}),
+    ]),
+    "load-worker": ("a Locust load worker of a distributed run (cluster pods)", [
+        (("--master",), {"required": True, "metavar": "HOST:PORT",
+                         "help": "the run's Locust master (the runner's pod, port 5557)"}),
+        (("--index",), {"type": int, "help": "the load slot to ask for (default: any free)"}),
+        (("--wait",), {"default": "15m", "metavar": "DURATION",
+                       "help": "keep trying to reach the master this long (default 15m)"}),
+    ]),
+    "report": ("render a run's report.html, junit.xml and summary.md again; or a trend", [
+        (("run_dir",), {"type": _path, "help": "the run directory"}),
+        (("--format",), {"choices": ["html", "junit", "md"],
+                         "help": "one report to stdout or --out (default: all three, "
+                                 "into the run directory)"}),
+        (("--out",), {"type": _path, "help": "write the report to this file"}),
+        (("--trend",), {"action": "store_true",
+                        "help": "RUN_DIR holds many runs: one trend page over them "
+                                "(default --out RUN_DIR/trend.html)"}),
     ]),
     "schema": ("JSON Schema of a file format", [
         (("kind",), {"nargs": "?", "choices": ["experiment", "target"],
@@ -237,8 +259,14 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from chaos.run.hours import HoursError, from_flags
     from chaos.spec.errors import SpecError
 
+    try:
+        limits = from_flags(args.allowed_hours, args.max_duration)
+    except HoursError as exc:
+        sys.stderr.write(f"pipechaos: {exc}\n")
+        return USAGE_ERROR
     try:
         checked, seed, plan = _plan_of(args)
     except SpecError as exc:
@@ -255,22 +283,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from chaos.run.rundir import prepare_run_dir
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    lock = TargetLock(checked.target.metadata.name)
-    try:  # before the run directory: a busy target is expected, and leaves nothing behind
-        lock.acquire()
-    except LockBusy as exc:
-        return _busy(exc.advice(checked.target.metadata.name), args.json)
+    lock = None  # outside the allowed hours the Run skips before it would need the lock
+    if limits.gate()[0] is None:
+        lock = TargetLock(checked.target.metadata.name)
+        try:  # before the run directory: a busy target is expected, and leaves nothing
+            lock.acquire()
+        except LockBusy as exc:
+            return _busy(exc.advice(checked.target.metadata.name), args.json)
     try:
         run_id, run_dir = prepare_run_dir(checked, seed, args.run_dir)
     except OSError as exc:
-        lock.release()
+        if lock is not None:
+            lock.release()
         sys.stderr.write(f"pipechaos: {exc}\n")
         return USAGE_ERROR
     from chaos.run.signals import Interrupted
 
     progress = make_progress(run_id, quiet=args.json)
     try:
-        result = Run(checked, seed, run_dir, run_id, progress, lock).execute()
+        result = Run(checked, seed, run_dir, run_id, progress, lock, limits).execute()
     except Interrupted:  # a signal in the instant between an error and the cleanup
         sys.stderr.write("interrupted\n")
         return 130
@@ -364,6 +395,16 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0 if ended_early is None else COULD_NOT_RUN
 
 
+def _cmd_load_worker(args: argparse.Namespace) -> int:
+    from chaos.load.worker import WorkerArgsError, run_worker
+
+    try:
+        return run_worker(args.master, args.index, args.wait)
+    except WorkerArgsError as exc:
+        sys.stderr.write(f"pipechaos: {exc}\n")
+        return USAGE_ERROR
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from chaos.spec.schema import schema
 
@@ -382,3 +423,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     print("\n".join(listing_lines(listing)))
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from chaos.report.cli_report import cmd_report
+
+    return cmd_report(args)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from chaos.checks.locate import lookup, offenders, publish_times
+from chaos.checks.locate import lookup, offenders, publish_times, unique, unique_counts
 from chaos.checks.model import (
     COMPENSATED,
     COMPLETED,
@@ -60,8 +60,8 @@ class Dlq(DlqSpec):
         # Each entry: a reason and the configured number of attempts; one entry per order.
         reasons = np.array([bool(r and r.strip()) for r in dl.reason], dtype=np.bool_)
         wrong = dl.attempts != expected if expected is not None else dl.attempts < 1
-        entry_bad = np.unique(dl.order_id[~reasons | wrong])
-        uniq, per_order = np.unique(dl.order_id, return_counts=True)
+        entry_bad = unique(dl.order_id[~reasons | wrong])
+        uniq, per_order = unique_counts(dl.order_id)
         duplicate = uniq[per_order > 1]
         flagged = obs.order_id[obs.outcome == DEAD_LETTERED]
         no_entry = np.setdiff1d(flagged, uniq, assume_unique=True)
@@ -110,7 +110,7 @@ class Dlq(DlqSpec):
             "poison_info_dead_lettered": info_dead,
             "poison_fail": int(np.count_nonzero(poison & (history.outcome == FAIL))),
             "attempts_expected": expected,
-            "attempts_seen": sorted({int(a) for a in np.unique(dl.attempts)}),
+            "attempts_seen": sorted({int(a) for a in unique(dl.attempts)}),
             **{k: len(v) for k, v in kinds.items()},
         }
         problems = [f"{len(v)} {k.replace('_', ' ')}" for k, v in kinds.items() if len(v)]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from chaos.checks.base import counted
-from chaos.checks.locate import count_by, offenders, publish_times
+from chaos.checks.locate import count_by, offenders, publish_times, unique
 from chaos.checks.model import History, Observations, Phases, Timeseries, Verdict
 from chaos.checks.specs import EffectsSpec
 
@@ -42,7 +42,7 @@ class Effects(EffectsSpec):
                 "extra": int((counts[dup] - 1).sum()),
             }
             dup_parts.append(ids[dup])
-        dup_ids = np.unique(np.concatenate(dup_parts)) if dup_parts else np.zeros(0, np.int64)
+        dup_ids = unique(np.concatenate(dup_parts)) if dup_parts else np.zeros(0, np.int64)
         dup_ids = dup_ids.astype(np.int64, copy=False)
         t, published = publish_times(history, observations, dup_ids)
         metrics: dict[str, Any] = {

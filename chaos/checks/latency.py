@@ -15,7 +15,7 @@ import numpy as np
 from hdrh.histogram import HdrHistogram
 
 from chaos.checks.base import counted
-from chaos.checks.hdr import histogram
+from chaos.checks.hdr import histograms
 from chaos.checks.locate import CHUNK, OUTSIDE, lookup, offenders, phase_codes
 from chaos.checks.model import (
     COMPLETED,
@@ -96,11 +96,9 @@ class Latency(LatencySpec):
 
         stats: dict[str, dict[str, Any]] = {}
         hists: dict[str, HdrHistogram] = {}
-        for i, name in enumerate(names):
-            mask = codes == i
-            if not np.any(mask):
+        for name, (h, clamped) in zip(names, histograms(lat_us, codes, len(names)), strict=True):
+            if h.get_total_count() == 0:
                 continue
-            h, clamped = histogram(lat_us[mask])
             hists[name] = h
             keys = dict.fromkeys([*REPORTED, *bounds])
             stats[name] = {"count": int(h.get_total_count())}

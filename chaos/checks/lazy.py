@@ -34,6 +34,7 @@ class LazyCheck:
         self.description = spec.description
         self.needs = spec.needs
         self.params: tuple[dict[str, Any], ...] = getattr(spec, "params", ())
+        self.params_schema: dict[str, Any] | None = getattr(spec, "params_schema", None)
         self.target = target
         self._impl: Check | None = None
 

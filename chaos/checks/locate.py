@@ -6,6 +6,7 @@ publishes stays in numpy; Python loops run only over phases, fault windows and s
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections.abc import Sequence
 from typing import Any
@@ -43,9 +44,13 @@ class IdIndex:
     def __init__(self, sorted_ids: Ints, expected_queries: int = 0) -> None:
         n = self.n = len(sorted_ids)  # the ids themselves are not kept: see index_of
         self.table: Ints | None = None
+        self.contiguous = False
         if n == 0:
             return
         self.lo, self.hi = int(sorted_ids[0]), int(sorted_ids[-1])
+        self.contiguous = self.hi - self.lo == n - 1  # lo..hi each once: position = id - lo
+        if self.contiguous:
+            return
         if self.hi - self.lo < 4 * (n + expected_queries) + 1024 and n < 2**31 - 1:
             table = np.full(self.hi - self.lo + 1, -1, dtype=np.int32)
             for a in range(0, n, CHUNK):
@@ -62,17 +67,25 @@ class IdIndex:
         if n == 0:
             return pos, found
         for a in range(0, len(ids), CHUNK):
-            part = ids[a : a + CHUNK].astype(np.int64)  # narrow ids must not wrap
-            if self.table is not None:
-                inside = (part >= self.lo) & (part <= self.hi)
-                got = np.full(len(part), -1, dtype=np.int32)
-                got[inside] = self.table[part[inside] - self.lo]
+            part = ids[a : a + CHUNK]
+            if self.contiguous:  # the history's ids: no table at all
+                rel = np.subtract(part, self.lo, dtype=np.int64)
+                got = rel.astype(pos.dtype)
+                outside = rel.view(np.uint64) >= n
+                if outside.any():
+                    got[outside] = -1
+            elif self.table is not None:  # one gather; ids outside the table's range marked
+                rel = np.subtract(part, self.lo, dtype=np.int64)  # narrow ids must not wrap
+                got = np.take(self.table, rel, mode="clip")
+                outside = rel.view(np.uint64) >= len(self.table)  # negatives wrap to huge
+                if outside.any():
+                    got[outside] = -1
             else:
+                part = part.astype(np.int64)
                 got = np.minimum(np.searchsorted(sorted_ids, part), n - 1)
                 got[sorted_ids[got] != part] = -1
-            hit = got >= 0
-            found[a : a + CHUNK] = hit
-            pos[a : a + CHUNK] = np.where(hit, got, 0)
+            np.greater_equal(got, 0, out=found[a : a + CHUNK])
+            pos[a : a + CHUNK] = np.maximum(got, 0)
         return pos, found
 
 
@@ -96,6 +109,20 @@ def index_of(sorted_ids: Ints, expected_queries: int = 0) -> IdIndex:
     return index
 
 
+def unique(values: Ints) -> Ints:
+    """np.unique by sorting: numpy 2.3+ hashes instead, which is ~40x slower on ids."""
+    return unique_counts(values)[0]
+
+
+def unique_counts(values: Ints) -> tuple[Ints, I64]:
+    """The distinct values, sorted, and how often each occurs."""
+    ordered = np.sort(values)
+    first = np.ones(len(ordered), dtype=np.bool_)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return ordered[starts], np.diff(np.append(starts, len(ordered))).astype(np.int64)
+
+
 def lookup(sorted_ids: Ints, ids: Ints) -> tuple[Ints, Bool]:
     """Index of each of `ids` in `sorted_ids` (unique) and whether it is there at all."""
     return index_of(sorted_ids, len(ids)).find(sorted_ids, ids)
@@ -104,8 +131,18 @@ def lookup(sorted_ids: Ints, ids: Ints) -> tuple[Ints, Bool]:
 def phase_codes(phases: Phases, t: I64) -> tuple[list[str], np.ndarray]:
     """Label each time with its phase: (names, code per time); the last name is `outside`."""
     names = [*phases.bounds, OUTSIDE]
+    spans = list(phases.bounds.values())
+    order = sorted(range(len(spans)), key=lambda i: spans[i][0])
+    if all(spans[a][1] <= spans[b][0] for a, b in itertools.pairwise(order)):
+        # disjoint phases (the usual case): one binary search instead of a pass per phase
+        starts = np.array([spans[i][0] for i in order], dtype=np.int64)
+        ends = np.array([spans[i][1] for i in order] + [0], dtype=np.int64)
+        label = np.array([*order, len(names) - 1], dtype=np.int16)
+        k = np.searchsorted(starts, t, side="right") - 1  # the last phase starting by t
+        k[(k < 0) | (t >= ends[k])] = len(order)  # before the first, or in a gap: outside
+        return names, label[k]
     codes = np.full(len(t), len(names) - 1, dtype=np.int16)
-    for i, (start, end) in enumerate(phases.bounds.values()):
+    for i, (start, end) in enumerate(spans):
         inside = (t >= start) & (t < end) & (codes == len(names) - 1)
         codes[inside] = i
     return names, codes
@@ -226,5 +263,8 @@ def effect_counts(observations: Observations, effect: str, ids: Ints) -> Ints:
         return counts
     out: Ints = np.zeros(len(ids), dtype=counts.dtype)
     pos, found = lookup(ids, eff_ids)  # ids is the big, reused side: its index is cached
-    out[pos[found]] = counts[found]
+    if found.all():  # the usual case: every effect belongs to a known order
+        out[pos] = counts
+    else:
+        out[pos[found]] = counts[found]
     return out

@@ -1,9 +1,10 @@
-"""Read observations.json (docs/observations.md, format version 1) into `Observations`.
+"""Read observations.json (docs/observations.md, format versions 1 and 2) into `Observations`.
 
-The file is columnar JSON. Large numeric arrays are parsed straight into numpy
-(`np.fromstring` on the array's text) instead of through Python lists, which is 3x
-faster and avoids ~36 bytes per number of transient objects at ten million orders;
-the small rest of the document goes through orjson.
+Version 2 (what observers write now) is a small JSON manifest whose arrays live in a binary
+sidecar (`chaos.formats.observations` resolves them). Version 1 is columnar JSON: large
+numeric arrays are parsed straight into numpy (`np.fromstring` on the array's text)
+instead of through Python lists, which is 3x faster and avoids ~36 bytes per number of
+transient objects at ten million orders; the small rest of the document goes through orjson.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ import orjson
 
 from chaos.checks.handlers_file import HandledByError, read_handled_by
 from chaos.checks.model import I64, OUTCOMES, DeadLetters, Ints, Observations
+from chaos.formats.observations import FORMAT, ObservationsFormatError, resolve_columns
 
-FORMAT = "pipechaos.observations"
-VERSION = 1
+VERSIONS = (1, 2)
 ORDER_COLUMNS = ("order_id", "outcome", "t_terminal", "redeliveries", "value", "qty", "points")
 BIG = 4096  # arrays with longer text than this are parsed by numpy directly
 _NUMERIC = b"0123456789-+, \t\r\n"
@@ -98,6 +99,8 @@ def _loads(data: bytes | mmap.mmap, name: str) -> tuple[Any, list[Ints]]:
 
 
 def _column(value: Any, arrays: list[Ints], where: str) -> Ints:
+    if isinstance(value, np.ndarray) and value.dtype.kind == "i" and value.ndim == 1:
+        return value  # version 2: already an array, already narrow
     if isinstance(value, str) and value.startswith("__pipechaos_array_"):
         return arrays[int(value[len("__pipechaos_array_") : -2])]
     if not isinstance(value, list) or not all(
@@ -133,8 +136,13 @@ def read_observations(path: Path) -> Observations:
         raise ObservationsError(f"{name}: cannot read ({exc.strerror or exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ObservationsError(f"{name}: not a {FORMAT} file")
-    if doc.get("version") != VERSION:
+    if doc.get("version") not in VERSIONS:
         raise ObservationsError(f"{name}: version {doc.get('version')!r} is not supported")
+    if doc["version"] == 2:
+        try:
+            doc = resolve_columns(path, doc)
+        except ObservationsFormatError as exc:
+            raise ObservationsError(str(exc)) from None
     if tuple(doc.get("outcomes", OUTCOMES)) != OUTCOMES:
         raise ObservationsError(f"{name}: outcomes must be {list(OUTCOMES)}")
 
@@ -192,16 +200,18 @@ def read_observations(path: Path) -> Observations:
     except HandledByError as exc:
         raise ObservationsError(f"{name}: {exc}") from None
     return Observations(
-        order_id=cols["order_id"].astype(np.int64),
-        outcome=outcome.astype(np.int8),
-        t_terminal=cols["t_terminal"].astype(np.int64),
+        order_id=cols["order_id"].astype(np.int64, copy=False),
+        outcome=outcome.astype(np.int8, copy=False),
+        t_terminal=cols["t_terminal"].astype(np.int64, copy=False),
         redeliveries=cols["redeliveries"],
         value=cols["value"],
         qty=cols["qty"],
         points=cols["points"],
         effects=effects,
         saga=[(s, c) for s, c in saga],
-        dead_letters=DeadLetters(dl_ids.astype(np.int64), attempts, [r or "" for r in reasons]),
+        dead_letters=DeadLetters(
+            dl_ids.astype(np.int64, copy=False), attempts, [r or "" for r in reasons]
+        ),
         totals={k: int(v) for k, v in totals.items() if isinstance(v, int | float)},
         settings=settings,
         handled_by=handled_by,

@@ -50,6 +50,7 @@ class Bound(msgspec.Struct, frozen=True):
 
 
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*x\s*baseline\s*(?:\+\s*(.+?))?\s*$")
+RELATIVE_PATTERN = _RELATIVE.pattern
 
 
 def parse_bound(value: Any) -> Bound:

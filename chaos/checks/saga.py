@@ -22,6 +22,7 @@ from chaos.checks.locate import (
     offenders,
     publish_times,
     terminal_rows,
+    unique,
 )
 from chaos.checks.model import (
     COMPENSATED,
@@ -125,7 +126,7 @@ class Saga(SagaSpec):
             bad_undo |= undone & (applied != reverted)
         incomplete, uncompensated = ids[bad_done], ids[bad_undo]
 
-        dl_ids = np.unique(obs.dead_letters.order_id)
+        dl_ids = unique(obs.dead_letters.order_id)
         o_idx, seen = lookup(ids, dl_ids)
         contradicted = np.isin(obs.outcome[o_idx], (COMPLETED, COMPENSATED)) if len(ids) else seen
         both = dl_ids[seen & contradicted]

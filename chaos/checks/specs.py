@@ -11,8 +11,9 @@ import re
 from typing import Any
 
 from chaos.checks.lazy import LazyCheck
-from chaos.checks.params import Bound, Params
+from chaos.checks.params import RELATIVE_PATTERN, Bound, Params
 from chaos.paramdoc import param
+from chaos.spec.units import DURATION_PATTERN
 
 STAT = r"p(\d+(?:\.\d+)?)|max"
 SUMS = ("stock", "reserved", "charged", "points")
@@ -27,6 +28,28 @@ def unknown_phase(name: str) -> str:
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown phase {name!r}{hint}; known: {', '.join(PHASES)}"
 
+# JSON Schema of each check's parameters (`pipechaos schema`, editors); the parsers below
+# stay the authority, and tests/spec/test_schema.py keeps the two in step.
+Schema = dict[str, Any]
+
+
+def _duration(text: str, default: str | None = None) -> Schema:
+    out: Schema = {"type": "string", "pattern": DURATION_PATTERN, "description": text}
+    return out if default is None else {**out, "default": default}
+
+
+def _names(text: str, choices: tuple[str, ...] = ()) -> Schema:
+    item: Schema = {"type": "string", **({"enum": list(choices)} if choices else {})}
+    return {"description": text, "anyOf": [item, {"type": "array", "items": item, "minItems": 1}]}
+
+
+BOUND: Schema = {
+    "description": "an absolute duration (200ms) or relative to the baseline (3x baseline)",
+    "type": "string",
+    "anyOf": [{"pattern": DURATION_PATTERN}, {"pattern": RELATIVE_PATTERN}],
+    "examples": ["200ms", "3x baseline", "3x baseline + 50ms"],
+}
+
 
 class DeliverySpec:
     name = "delivery"
@@ -40,6 +63,7 @@ class DeliverySpec:
     def _parse(self, params: dict[str, Any]) -> tuple[Params, bool]:
         p = Params(params, ("allow_dead_lettered",))
         return p, p.flag("allow_dead_lettered", False)
+    params_schema: Schema = {"properties": {}}
 
     def validate(self, params: dict[str, Any]) -> list[str]:
         return self._parse(params)[0].errors
@@ -50,6 +74,9 @@ class EffectsSpec:
     description = "no side effect applied more than once for an order"
     needs: tuple[str, ...] = ("history", "observations")
     params = (param("effects", "name | list[name]", None, "only these effects (default: all)"),)
+    params_schema: Schema = {
+        "properties": {"effects": _names("check only these effects (default: every one)")}
+    }
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, list[str] | None]:
         p = Params(params, ("effects",))
@@ -68,6 +95,12 @@ class SagaSpec:
         param("sums", "name | list[name]", None,
               f"among {', '.join(SUMS)} (default: every sum whose totals exist)"),
     )
+    params_schema: Schema = {
+        "properties": {
+            "within": _duration("every saga terminal this long after its publish", "30s"),
+            "sums": _names("conservation sums to check (default: every available)", SUMS),
+        }
+    }
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, float, list[str] | None]:
         p = Params(params, ("within", "sums"))
@@ -90,6 +123,14 @@ class DlqSpec:
         param("attempts", "int", None, "the attempt count each dead letter must carry"),
         param("allow_non_poison", "bool", False, "valid orders may be dead-lettered too"),
     )
+    params_schema: Schema = {
+        "properties": {
+            "attempts": {"type": "integer", "minimum": 1,
+                         "description": "deliveries before dead-lettering (default: observed)"},
+            "allow_non_poison": {"type": "boolean", "default": False,
+                                 "description": "valid orders may be dead-lettered too"},
+        }
+    }  # fmt: skip
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, int | None, bool]:
         p = Params(params, ("attempts", "allow_non_poison"))
@@ -109,6 +150,15 @@ class LatencySpec:
               f"among {', '.join(PHASES)} (default: every phase with data)"),
         param("from", "invoke|ok", "invoke", "latency measured from the publish's invoke or ok"),
     )
+    params_schema: Schema = {
+        "properties": {
+            "phase": _names("only these phases (default: every phase with data)"),
+            "from": {"enum": ["invoke", "ok"], "default": "invoke",
+                     "description": "latency from the publish's invoke or its broker ack"},
+            "p50": BOUND, "p90": BOUND, "p99": BOUND, "p99.9": BOUND, "max": BOUND,
+        },
+        "patternProperties": {f"^(?:{STAT})$": BOUND},
+    }  # fmt: skip
 
     def _parse(
         self, params: dict[str, Any]
@@ -146,6 +196,22 @@ class RecoverySpec:
         param("metrics", "name | list[name]", ["lag", "pending"], "timeseries columns"),
         param("progress", "{min: N, per: duration}", None, "completions per window in faults"),
     )
+    params_schema: Schema = {
+        "properties": {
+            "within": _duration("recovered this long after the last heal", "10s"),
+            "slack": {"type": "number", "minimum": 0, "default": 10,
+                      "description": "added to the baseline p95 level"},
+            "hold": _duration("stay at level this long to count as recovered", "1s"),
+            "metrics": _names("timeseries columns that must recover (default: lag, pending)"),
+            "progress": {
+                "description": "during the fault, at least `min` completions every `per`",
+                "type": "object",
+                "properties": {"min": {"type": "number", "minimum": 0, "default": 1},
+                               "per": _duration("window length", "1s")},
+                "additionalProperties": False,
+            },
+        }
+    }  # fmt: skip
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, dict[str, Any]]:
         p = Params(params, ("within", "slack", "hold", "metrics", "progress"))

@@ -17,18 +17,17 @@ import gevent
 import gevent.pool
 import numpy as np
 import numpy.typing as npt
-import orjson
 from hdrh.histogram import HdrHistogram
 
 from chaos.load.history import OUTCOME_CODES, HistoryWriter
+from chaos.load.links import FileLink, Link
 from chaos.load.pacing import Schedule
 from chaos.load.payload import PayloadMaker
 from chaos.load.rates import RateRecorder
-from chaos.load.settings import LoadPaths, LoadSettings, write_atomic
+from chaos.load.settings import LoadPaths, LoadSettings
 from chaos.publishers.base import Publisher, PublishResult
 
 OnResult = Callable[[PublishResult, float, int], None]  # result, response ms, payload size
-_POLL_S = 0.005
 _STOP_POLL_NS = 50_000_000
 _FLUSH_NS = 250_000_000
 
@@ -41,12 +40,15 @@ class Driver:
         paths: LoadPaths,
         publisher: Publisher,
         on_result: OnResult | None = None,
+        link: Link | None = None,
     ) -> None:
+        """`link`: how ready/go/stop/history/done travel; default files under `paths`."""
         if not 0 <= index < settings.processes:
             raise ValueError(f"load process index {index} outside 0..{settings.processes - 1}")
         self.cfg = settings
         self.index = index
         self.paths = paths
+        self.link: Link = link or FileLink(paths, index)
         self.publisher = publisher
         self.on_result = on_result
         self.maker = PayloadMaker.from_options(settings.seed, settings.poison, settings.payload)
@@ -63,22 +65,16 @@ class Driver:
 
     def run(self) -> None:
         """Ready, wait for t0, offer the whole schedule (or until stop), drain, report."""
-        paths = self.paths
-        write_atomic(paths.ready(self.index), str(os.getpid()).encode())
-        t0 = self._wait_go()
+        self.link.ready()
+        t0 = self.link.wait_go()
         meta = {
             "index": self.index,
             "processes": self.cfg.processes,
             "t0": t0,
             "payload": {"seed": self.cfg.seed, "poison": self.cfg.poison},
         }
-        self.writer = HistoryWriter(
-            paths.history(self.index),
-            run_id=self.cfg.run_id,
-            process=f"load-{self.index}",
-            meta=meta,
-        )
-        self.rates = RateRecorder(paths.rates(self.index), t0)
+        self.writer = self.link.history(self.cfg.run_id, meta)
+        self.rates = self.link.rates(t0)
         try:
             stop = self._offer(t0)
             timeout = float(stop.get("timeout_s", 10.0)) if stop is not None else 30.0
@@ -100,12 +96,6 @@ class Driver:
             self.writer.flush()
             self.rates.roll(time.time_ns())
 
-    def _wait_go(self) -> int:
-        while not self.paths.go.exists():
-            gevent.sleep(_POLL_S)
-        t0 = int(orjson.loads(self.paths.go.read_bytes())["t0"])
-        return t0
-
     def _offer(self, t0: int) -> dict[str, Any] | None:
         """The scheduling loop; returns the stop request if one cut the schedule short."""
         assert self.writer is not None and self.rates is not None
@@ -119,19 +109,22 @@ class Driver:
             mono = time.monotonic_ns()
             if mono >= next_poll:
                 next_poll = mono + _STOP_POLL_NS
-                stop = self._stop_request()
+                stop = self.link.stop_request()
                 if stop is not None:
                     return stop  # the unsent claimed ids are released on the way out
             if mono >= next_flush:
                 next_flush = mono + _FLUSH_NS
                 writer.flush()
                 rates.roll(time.time_ns())
-            if i >= self.claim_end:
-                end = min(i + block * n, total)
-                offsets = [int(s * 1e9) for s in self.schedule.offsets(_arr(range(i, end, n)))]
-                offsets.reverse()
-                writer.claim(i, end, n)  # on disk before any of them is sent
+            if i >= self.claim_end - self.link.claim_ahead * block * n and self.claim_end < total:
+                # a link whose acknowledgements travel (distributed workers) claims the next
+                # block ahead, so the acknowledgement is back before its first id is due
+                first, end = self.claim_end, min(self.claim_end + block * n, total)
+                more = [int(s * 1e9) for s in self.schedule.offsets(_arr(range(first, end, n)))]
+                offsets[:0] = more[::-1]
+                writer.claim(first, end, n)  # recorded before any of them is sent
                 self.claim_end = end
+            writer.wait_claimed(i)  # the claim covering i is acknowledged (files: at once)
             due = offsets[-1]
             wait_ns = mono_t0 + due - mono
             if wait_ns > 0:
@@ -141,15 +134,6 @@ class Driver:
             self.next_id = i + n  # before launching: a launched id is never released
             self._launch(i, t0 + due, -wait_ns)
         return None
-
-    def _stop_request(self) -> dict[str, Any] | None:
-        try:
-            raw = orjson.loads(self.paths.stop.read_bytes())
-        except FileNotFoundError:
-            return None
-        except orjson.JSONDecodeError:
-            raw = {}
-        return raw if isinstance(raw, dict) else {}
 
     # ------------------------------------------------------------ publishes
 
@@ -213,7 +197,7 @@ class Driver:
             "stopped_early": stopped_early,
             "schedule_lag_ms": lag,
         }
-        write_atomic(self.paths.done(self.index), orjson.dumps(done))
+        self.link.report(done)
 
 
 def _arr(ids: range) -> npt.NDArray[np.int64]:

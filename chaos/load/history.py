@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = ["OUTCOME_CODES", "HistoryError", "HistoryWriter", "empty_history", "r
 
 OUTCOME_CODES = {"ok": OK, "fail": FAIL, "info": INFO}
 MAX_ERRORS = 127
+CHUNK = 1 << 16  # records per read: 2 MB, so the per-field copies stay in cache
 
 
 class HistoryWriter:
@@ -101,6 +103,14 @@ class HistoryWriter:
         """Declare ids first, first+stride, ... < end about to be sent; reaches the kernel now."""
         self._range(CLAIM, first, end, stride, t)
         self.flush()
+
+    def wait_claimed(self, order_id: int) -> None:
+        """Return once the claim covering order_id is recorded (a file: at claim())."""
+
+    def append_raw(self, data: bytes) -> None:
+        """Records encoded elsewhere (a worker's, relayed by the master), written as is."""
+        self.flush()
+        self._write(data)
 
     def release(self, first: int, end: int, stride: int = 1) -> None:
         """Claimed ids that were certainly never sent."""
@@ -217,26 +227,59 @@ def read_history(run_dir: Path) -> History:
     )
 
 
+def _progression(ids: npt.NDArray[np.int64]) -> slice | None:
+    """ids as a slice lo-relative `start::step` when they are an arithmetic progression (one
+    load process writing its strided ids in order), so merging is a strided copy."""
+    if ids.size < 2:
+        return None
+    step = int(ids[1] - ids[0])
+    if step < 1 or int(ids[-1] - ids[0]) != step * (ids.size - 1):
+        return None
+    for lo in range(1, ids.size, CHUNK):  # in chunks: no full-size temporary
+        part = ids[lo - 1 : lo + CHUNK]
+        if not np.all(part[1:] - part[:-1] == step):
+            return None
+    return slice(int(ids[0]), int(ids[-1]) + 1, step)
+
+
 def _merge_dense(parts: list[_Cols]) -> _Cols | None:
-    """The usual case, ids lo..hi-1 each exactly once: place rows by id, no sort, one copy."""
+    """The usual case, ids lo..hi-1 each exactly once: place rows by id, no sort, one copy.
+    Each column is merged then dropped from the parts, so the peak is one column over."""
     lo = min(int(p["order_id"].min()) for p in parts)
-    hi = max(int(p["order_id"].max()) for p in parts) + 1
+    hi = max(int(p["order_id"].max()) + 1 for p in parts)
     n = sum(p["order_id"].size for p in parts)
     if hi - lo != n:
         return None
+    places: list[slice | npt.NDArray[np.intp]] = []
     seen = np.zeros(n, dtype=np.bool_)
     for p in parts:
-        seen[p["order_id"] - lo] = True
+        run = _progression(p["order_id"])
+        place = (
+            slice(run.start - lo, run.stop - lo, run.step) if run
+            else (p["order_id"] - lo).astype(np.intp)
+        )  # fmt: skip
+        seen[place] = True
+        places.append(place)
     if not seen.all():  # n rows over n slots with a hole: some id is there twice
         return None
     del seen
     out: _Cols = {"order_id": np.arange(lo, hi, dtype=np.int64)}
-    for k in parts[0]:
-        if k != "order_id":
-            out[k] = np.empty(n, dtype=parts[0][k].dtype)
-            for p in parts:
-                out[k][p["order_id"] - lo] = p[k]
+    for p in parts:
+        del p["order_id"]
+    for k in list(parts[0]):
+        out[k] = np.empty(n, dtype=parts[0][k].dtype)
+        for p, place in zip(parts, places, strict=True):
+            out[k][place] = p.pop(k)
     return out
+
+
+def _records(path: Path, offset: int, count: int) -> Iterator[npt.NDArray[Any]]:
+    """The file's records in chunks read into memory (never the whole file at once)."""
+    with path.open("rb") as f:
+        f.seek(offset)
+        for lo in range(0, count, CHUNK):
+            chunk: npt.NDArray[Any] = np.fromfile(f, dtype=RECORD, count=min(CHUNK, count - lo))
+            yield chunk
 
 
 def _read_file(path: Path, errors: list[str]) -> _Cols:
@@ -245,31 +288,29 @@ def _read_file(path: Path, errors: list[str]) -> _Cols:
         head = f.read(min(size, 1 << 16))
     meta, offset = decode_header(head, path.name)
     count = (size - offset) // RECORD_SIZE  # a partial last record (a killed writer) is ignored
-    recs: npt.NDArray[Any] = (
-        np.memmap(path, dtype=RECORD, mode="r", offset=offset, shape=(count,))
-        if count
-        else np.zeros(0, dtype=RECORD)
-    )
-    kind = np.asarray(recs["kind"])
+    fields = ("order_id", "outcome", "t_invoke", "t_done", "flags", "error")
+    cols: _Cols = {name: np.empty(count, dtype=RECORD[name]) for name in fields}
+    other: list[npt.NDArray[Any]] = []  # NAME, CLAIM, RELEASE: a few per hundred publishes
+    used = 0
+    for chunk in _records(path, offset, count):
+        done = chunk["kind"] == DONE
+        if not done.all():
+            other.append(chunk[~done])
+            chunk = chunk[done]
+        for name in fields:
+            cols[name][used : used + chunk.size] = chunk[name]
+        used += chunk.size
+    if used < count:
+        cols = {name: c[:used].copy() for name, c in cols.items()}
+    recs = np.concatenate(other) if other else np.zeros(0, dtype=RECORD)
+    kind = recs["kind"]
     remap = _error_remap(recs, kind, errors)
-    done = kind == DONE
-
-    def column(field: str) -> npt.NDArray[Any]:
-        out: npt.NDArray[Any] = np.asarray(recs[field])[done]  # one column at a time
-        return out
-
-    ids = column("order_id")
-    cols: _Cols = {
-        "order_id": ids,
-        "outcome": column("outcome"),
-        "t_invoke": column("t_invoke"),
-        "t_done": column("t_done"),
-        "poison": (column("flags") & FLAG_POISON).astype(np.bool_),
-        "error_code": remap[column("error").astype(np.int16) + 1],
-    }
+    cols["poison"] = (cols.pop("flags") & FLAG_POISON).astype(np.bool_)
+    cols["error_code"] = remap[cols.pop("error").astype(np.int16) + 1]
     bad = (cols["outcome"] < OK) | (cols["outcome"] > INFO)
     if bad.any():
         raise HistoryError(f"{path.name}: unknown outcome code {int(cols['outcome'][bad][0])}")
+    ids = cols["order_id"]
     claims = recs[kind == CLAIM]
     if claims.size:
         unknown, claim_t = _unanswered(claims, recs[kind == RELEASE], ids)

@@ -3,16 +3,22 @@
 The runner calls this; it must never import locust or gevent (gevent monkey-patches the
 whole process, and importing kubernetes or requests first crashes it), so Locust always runs
 as `python -m locust` with its settings in run_dir/load/settings.json.  users = 1: one local
-Locust process; users = N > 1: a Locust master plus N workers on loopback.
+Locust process; users = N > 1: a Locust master plus N workers on loopback, which share no
+directory with it (settings, history and the rest travel as Locust messages). With
+PIPECHAOS_LOAD_WORKERS=remote the master listens on PIPECHAOS_LOAD_MASTER_PORT (default 5557)
+on every interface and starts no worker: N `pipechaos load-worker` processes elsewhere (the
+cluster's Indexed Job pods) connect to it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +38,9 @@ from chaos.load.stats import summarize
 from chaos.spec.models import Load
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+ENV_WORKERS = "PIPECHAOS_LOAD_WORKERS"  # "remote": workers come from elsewhere
+ENV_MASTER_PORT = "PIPECHAOS_LOAD_MASTER_PORT"
+DEFAULT_MASTER_PORT = 5557
 _GO_MARGIN_NS = 200_000_000  # time for every process to see go.json before t0
 
 
@@ -77,6 +86,8 @@ class LoadGenerator:
         self.t0: int | None = None
         self._stopping = False
         self._stats: dict[str, Any] | None = None
+        self.remote = os.environ.get(ENV_WORKERS, "") == "remote"
+        self._worker_cwd: str | None = None  # an empty directory: workers share no files
 
     @property
     def pids(self) -> dict[str, int]:
@@ -129,6 +140,12 @@ class LoadGenerator:
                 log = self.paths.log(role)
                 raise LoadError(f"load process {role} exited with code {code} (see {log})")
 
+    def published(self) -> int:
+        """Publishes acknowledged so far (the processes' per-second files, whole seconds
+        only): the live view's counter, never the verdict's."""
+        rows = merge_rates(self.paths.rates(k) for k in range(self.settings.processes))
+        return sum(int(r.get("ok", 0)) for r in rows)
+
     def stop(self, timeout_s: float) -> dict[str, Any]:
         """Stop offering, wait up to timeout_s for in-flight publishes, end Locust; stats."""
         if self._stats is not None:
@@ -173,6 +190,9 @@ class LoadGenerator:
         for log in self._logs:
             log.close()
         self._logs.clear()
+        if self._worker_cwd is not None:
+            shutil.rmtree(self._worker_cwd, ignore_errors=True)
+            self._worker_cwd = None
 
     # ------------------------------------------------------------ internals
 
@@ -181,14 +201,19 @@ class LoadGenerator:
         if n == 1:
             self._spawn("0", 0, ["--headless", "-u", "1", "-r", "1"])
             return
-        port = _free_port()
+        host = "0.0.0.0" if self.remote else "127.0.0.1"
+        port = int(os.environ.get(ENV_MASTER_PORT, DEFAULT_MASTER_PORT)) if self.remote else (
+            _free_port())  # fmt: skip
         self._spawn(
             "master",
             None,
-            ["--headless", "--master", "--master-bind-host", "127.0.0.1",
+            ["--headless", "--master", "--master-bind-host", host,
              "--master-bind-port", str(port), "--expect-workers", str(n),
              "-u", str(n), "-r", str(10 * n)],
         )  # fmt: skip
+        if self.remote:
+            return
+        self._worker_cwd = tempfile.mkdtemp(prefix="pipechaos-worker-")
         for k in range(n):
             self._spawn(
                 f"worker-{k}",
@@ -198,7 +223,12 @@ class LoadGenerator:
 
     def _spawn(self, role: str, index: int | None, args: list[str]) -> None:
         env = dict(os.environ, **{ENV_SETTINGS: str(self.paths.settings)})
-        if index is not None:
+        cwd: Path | str = self.paths.run_dir
+        if index is not None and self.settings.processes > 1:  # a worker: messages only
+            del env[ENV_SETTINGS]
+            env[ENV_INDEX] = str(index)
+            cwd = self._worker_cwd or cwd
+        elif index is not None:
             env[ENV_INDEX] = str(index)
         log = self.paths.log(role).open("ab")
         self._logs.append(log)
@@ -209,7 +239,7 @@ class LoadGenerator:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
-            cwd=self.paths.run_dir,
+            cwd=cwd,
             start_new_session=True,  # terminal signals go to the runner, which stops us
         )
 
@@ -229,6 +259,8 @@ class LoadGenerator:
         """Every load process has reported, or is dead and never will."""
         n = self.settings.processes
         roles = ["0"] if n == 1 else [f"worker-{k}" for k in range(n)]
+        if self.remote:
+            roles = ["master"] * n
         return all(
             self.paths.done(k).exists() or self.procs[role].poll() is not None
             for k, role in enumerate(roles)

@@ -1,8 +1,10 @@
 """Locust file: one `OrderPublisher` user per load process runs the open-loop `Driver`.
 
-Started only by `chaos.load.launcher` as `python -m locust -f <this file> --headless ...`
-with PIPECHAOS_LOAD_SETTINGS (the settings file) and PIPECHAOS_LOAD_INDEX (this process's
-slot) in its environment.  Locust's own statistics see every publish as a request.
+Started by `chaos.load.launcher` as `python -m locust -f <this file> --headless ...` with
+PIPECHAOS_LOAD_SETTINGS (the settings file) in its environment, or as a distributed worker
+(`pipechaos load-worker`) that gets everything from the master over Locust messages
+(`chaos.load.messages`; PIPECHAOS_LOAD_INDEX: the slot it asks for).  Locust's own
+statistics see every publish as a request.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from typing import Any
 import gevent
 from locust import User, events, task
 from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
 
 from chaos.load.driver import Driver
+from chaos.load.messages import MasterRelay, WorkerLink
 from chaos.load.settings import ENV_INDEX, ENV_SETTINGS, LoadPaths, LoadSettings, write_atomic
 from chaos.publishers.base import Publisher, PublishResult
 
 _settings_file = Path(os.environ.get(ENV_SETTINGS, "settings.json"))
 _started = False
+_link: WorkerLink | None = None  # on a distributed worker
 
 
 def load_publisher(kind: str, settings: dict[str, Any], run_id: str) -> Publisher:
@@ -54,7 +59,14 @@ def _watch_parent(environment: Environment) -> None:
 
 
 def _on_init(environment: Environment, **_: Any) -> None:
+    global _link
     gevent.spawn(_watch_parent, environment)
+    runner = environment.runner
+    if isinstance(runner, MasterRunner):
+        paths = LoadPaths(_settings_file.parent.parent)
+        MasterRelay(runner, paths, _settings_file.read_bytes())
+    elif isinstance(runner, WorkerRunner):
+        _link = WorkerLink(runner)
 
 
 _init_event: Any = events.init  # locust's EventHook is untyped
@@ -88,17 +100,25 @@ class OrderPublisher(User):
         paths = LoadPaths(_settings_file.parent.parent)
         index = _index(self.environment)
         try:
-            settings = LoadSettings.from_json(_settings_file.read_bytes())
+            if _link is not None:  # a distributed worker: no file, only messages
+                raw = os.environ.get(ENV_INDEX, "")
+                settings = _link.hello(int(raw) if raw.isdigit() else None)
+                index = _link.index
+            else:
+                settings = LoadSettings.from_json(_settings_file.read_bytes())
             self.kind = settings.publisher_type
             publisher = load_publisher(
                 settings.publisher_type, settings.publisher_settings, settings.run_id
             )
-            Driver(settings, index, paths, publisher, self._report).run()
+            Driver(settings, index, paths, publisher, self._report, link=_link).run()
             publisher.close()
         except Exception as e:
             message = f"{type(e).__name__}: {e}".splitlines()[0]
-            # atomic: the launcher polls for this file and reads its first line
-            write_atomic(paths.error(index), (message + "\n" + traceback.format_exc()).encode())
+            text = message + "\n" + traceback.format_exc()
+            if _link is not None:
+                _link.send("error", {"message": text})
+            else:  # atomic: the launcher polls for this file and reads its first line
+                write_atomic(paths.error(index), text.encode())
             if self.environment.runner is not None:
                 self.environment.runner.quit()
             return

@@ -17,8 +17,9 @@ HEADER = "second," + ",".join(COLUMNS) + "\n"
 
 
 class RateRecorder:
-    def __init__(self, path: Path, t0: int) -> None:
-        self._file: TextIO = path.open("w", buffering=1 << 14)
+    def __init__(self, path: Path | TextIO, t0: int) -> None:
+        """`path`: the CSV file, or any text sink (a distributed worker's goes to the master)."""
+        self._file: TextIO = path.open("w", buffering=1 << 14) if isinstance(path, Path) else path
         self._file.write(HEADER)
         self.t0 = t0
         self._rows: dict[int, list[int]] = {}

@@ -9,8 +9,16 @@ if TYPE_CHECKING:
     from chaos.platforms.base import Platform
 
 
+class ObserverError(Exception):
+    """Bad observer settings, an unreachable source or a failing query: one line, which
+    ends the run with status error (exit 3)."""
+
+
 class Observer(Protocol):
     def __init__(self, settings: dict[str, Any], platform: Platform) -> None: ...
+
+    # Optional: `prepare(self) -> None` reads the source once before any fault (e.g. runs
+    # every query) and raises ObserverError naming what is wrong.
 
     def drained(self) -> bool:
         """True when nothing is left to process (lag and pending are zero)."""

@@ -20,6 +20,7 @@ import redis
 from redis.exceptions import RedisError
 
 from chaos.checks.model import OUTCOMES
+from chaos.formats.observations import write_observations
 from chaos.observers.consumer_counts import consumer_counts
 from chaos.observers.handlers import fencing, handled_by
 
@@ -112,10 +113,7 @@ class ReferenceObserver:
             raise ObserverError(f"cannot read redis: {type(exc).__name__}: {exc}") from None
         except httpx.HTTPError as exc:
             raise ObserverError(f"cannot read a service admin endpoint: {exc}") from None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY))
-        tmp.replace(path)
+        write_observations(path, doc)
 
     def _entries(self, run_id: str) -> tuple[dict[int, tuple[int, int, int]], dict[str, int]]:
         """Per order (value, qty, points) from its first entry; entry id -> order id."""

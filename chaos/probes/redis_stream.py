@@ -128,6 +128,18 @@ class DlqLength:
 
 
 @dataclass
+class Completed:
+    params: ClassVar[tuple[dict[str, Any], ...]] = _settings("redis", "stream", "completions")
+    name: str = "completed"
+    description: str = "terminal outcomes so far (the consumers' counter)"
+
+    def measure(self, env: ProbeEnv) -> float:
+        r = _client(env.settings)
+        _, _, _, key = _names(env.settings)
+        return _guard("completed", lambda: float(r.get(key) or 0))
+
+
+@dataclass
 class CompletionRate:
     """Terminal outcomes per second between two calls (first call: a 0.25 s window)."""
 
@@ -163,3 +175,4 @@ LAG = Lag()
 PENDING = Pending()
 DLQ_LENGTH = DlqLength()
 COMPLETION_RATE = CompletionRate()
+COMPLETED = Completed()

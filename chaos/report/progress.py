@@ -11,14 +11,37 @@ class Progress(Protocol):
     def phase(self, name: str, ends_ns: int | None = None) -> None: ...
     def note(self, text: str) -> None: ...
     def tick(self, active: list[str]) -> None: ...
+    def counters(self, values: dict[str, float | None]) -> None: ...
     def close(self) -> None: ...
+
+
+def live_counters(
+    latest: dict[str, float | None], load: Any, completed_base: float | None
+) -> dict[str, float | None]:
+    """Published (acknowledged), completed since the load started, and the lag, from the
+    sampler's latest row and the load's per-second files; never used for a verdict."""
+    done = latest.get("completed")
+    try:
+        published = float(load.published()) if load is not None else None
+    except (OSError, ValueError):
+        published = None
+    return {"published": published,
+            "completed": None if done is None else done - (completed_base or 0.0),
+            "lag": latest.get("lag")}
+
+
+def counters_text(values: dict[str, float | None]) -> str:
+    """`published 250, completed 240, lag 3` (a counter the target cannot give: `-`)."""
+    return ", ".join(f"{k} {'-' if v is None else int(v)}" for k, v in values.items())
 
 
 class PlainProgress:
     """One timestamped line per phase change and per event (CI logs, pipes)."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
+    def __init__(self, out: TextIO | None = None, every_s: float = 5.0) -> None:
         self.out = out or sys.stderr
+        self.every_s = every_s  # counters: one line per interval, not one per tick
+        self._counted_at = -float("inf")
 
     def _line(self, text: str) -> None:
         stamp = time.strftime("%H:%M:%S", time.gmtime())
@@ -33,6 +56,12 @@ class PlainProgress:
 
     def tick(self, active: list[str]) -> None:
         pass
+
+    def counters(self, values: dict[str, float | None]) -> None:
+        now = time.monotonic()
+        if now - self._counted_at >= self.every_s:
+            self._counted_at = now
+            self._line(counters_text(values))
 
     def close(self) -> None:
         pass
@@ -51,6 +80,7 @@ class LiveProgress:
         self.ends_ns: int | None = None
         self.active: list[str] = []
         self.notes: list[str] = []
+        self.counts = ""
         self.live = Live(
             self._render(), console=self.console, refresh_per_second=4, transient=False
         )
@@ -64,6 +94,8 @@ class LiveProgress:
         if self.ends_ns is not None:
             left = f"{max(0.0, (self.ends_ns - time.time_ns()) / 1e9):5.1f}s left"
         table.add_row(f"[bold]{self.title}[/]", f"phase [cyan]{self.name}[/]", left)
+        if self.counts:
+            table.add_row("", "", self.counts)
         for a in self.active:
             table.add_row("", "[red]active[/]", a)
         for n in self.notes[-4:]:
@@ -80,6 +112,10 @@ class LiveProgress:
 
     def tick(self, active: list[str]) -> None:
         self.active = active
+        self.live.update(self._render())
+
+    def counters(self, values: dict[str, float | None]) -> None:
+        self.counts = counters_text(values)
         self.live.update(self._render())
 
     def close(self) -> None:

@@ -12,6 +12,7 @@ EXIT = {
     "passed": 0,
     "failed": 1,
     "aborted": 1,
+    "skipped": 0,  # outside the allowed hours: nothing was touched
     "not_steady": 3,
     "error": 3,
     "interrupted": 130,

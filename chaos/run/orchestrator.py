@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from chaos import registry
+from chaos.observers.base import ObserverError
 from chaos.platforms.base import Platform
 from chaos.probes.base import ProbeEnv, ProbeError, declared_total
 from chaos.probes.conditions import AbortWatch, steady
 from chaos.probes.sampler import Sampler
 from chaos.report import result as result_file
-from chaos.report.progress import Progress
+from chaos.report.progress import Progress, live_counters
+from chaos.report.render import write_reports
 from chaos.report.result import RunResult
 from chaos.report.table import reverted_text
 from chaos.run.faults import FaultFailed, apply_occurrence, pods_touched, revert_occurrence
+from chaos.run.hours import Limits
 from chaos.run.journal import Journal
 from chaos.run.ledger import Entry, Ledger
 from chaos.run.lock import LockBusy, TargetLock
@@ -53,9 +56,11 @@ class Run:
         run_id: str,
         progress: Progress,
         lock: TargetLock | None = None,
+        limits: Limits | None = None,
     ) -> None:
         """`lock`: the target's lock, already held by the caller (the CLI takes it before
-        it creates the run directory); released when the run ends. None: taken here."""
+        it creates the run directory); released when the run ends. None: taken here.
+        `limits`: allowed hours and maximum duration (outside: skipped; past: aborted)."""
         self.c = checked
         self.exp = checked.experiment
         self.target = checked.target
@@ -70,6 +75,8 @@ class Run:
         self.platform: Platform | None = None
         self.load: Any = None
         self.sampler: Sampler | None = None
+        self._completed_base: float | None = None  # the consumers' counter at load start
+        self._counted_at = -1e9  # monotonic time of the last live counters
         self.t0 = 0
         # a known-bad variant of the pipeline: the environment overrides the target file
         self.bug = os.environ.get("PIPECHAOS_REF_BUG") or self.target.bug or None
@@ -78,6 +85,9 @@ class Run:
         self.probe_env: ProbeEnv | None = None
         self._open: dict[str, int] = {}
         self._lock = lock
+        self.limits = limits or Limits()
+        self._deadline: Any = None  # the aware datetime the run must end by, if any
+        self._deadline_why = ""
 
     # ------------------------------------------------------------------ shell
 
@@ -96,6 +106,9 @@ class Run:
         lock = self._lock or TargetLock(self.target.metadata.name)
         locked = self._lock is not None
         try:
+            skip, self._deadline, self._deadline_why = self.limits.gate()
+            if skip is not None:  # before the lock: a skipped run touches nothing
+                raise Stop("skipped", skip)
             if not locked:
                 lock.acquire()
                 locked = True
@@ -123,6 +136,7 @@ class Run:
             self.journal.close()
             if locked:
                 lock.release()
+            write_reports(self.run_dir)  # signals are still only recorded here
             self.guard.restore()
             self.progress.close()
         return self.result
@@ -138,7 +152,7 @@ class Run:
             self._phase_end(phase)
         pending = self.ledger.active()
         ok = self.ledger.revert_all()
-        if pending or self.result.status not in ("passed", "failed"):
+        if pending or self.result.status not in ("passed", "failed", "skipped"):
             self.progress.note(reverted_text(pending))
         if not ok:
             if self.result.status in ("passed", "failed"):
@@ -222,6 +236,7 @@ class Run:
         self.platform = platform_cls(self.target, self.run_dir, self.bug)
         self.progress.note(f"starting target {self.target.metadata.name}")
         self.platform.up()
+        self._prepare_observer()
         settings = resolve_all(self.target.probes.settings, self.platform.resolve)
         env = self.probe_env = ProbeEnv(self.target, self.platform, settings)
         probes = {}
@@ -247,6 +262,18 @@ class Run:
                 "not_steady",
                 f"steady state before: {s['probe']} = {s['value']} (want {s['bounds']})",
             )
+
+    def _prepare_observer(self) -> None:
+        """Build the observer and let it read its source once: bad settings, a bad query or
+        an unreachable database end the run here (error, exit 3), before any fault."""
+        kind = self.target.observer.type if self.target.observer else None
+        try:
+            observer = self._observer()
+            prepare = getattr(observer, "prepare", None)
+            if callable(prepare):
+                prepare()
+        except (ObserverError, ValueError) as exc:
+            raise Stop("error", f"observer {kind}: {exc}") from None
 
     def _steady(self) -> list[dict[str, Any]]:
         def measure(name: str) -> float:
@@ -280,6 +307,8 @@ class Run:
             self.load = LoadGenerator(
                 self.exp.load, pub.type, settings, self.run_dir, self.run_id, self.seed
             )
+            if "completed" in self.sampler.probes:  # live view: completed since t0
+                self._completed_base = self.sampler.measure("completed")
             self.t0 = int(self.load.start())
         else:
             self.t0 = time.time_ns()
@@ -327,6 +356,7 @@ class Run:
                 raise Interrupted(self.guard.received[0])
             if self.sampler.abort_reason:
                 raise Stop("aborted", self.sampler.abort_reason)
+            self._check_deadline()
             if self.load is not None:
                 from chaos.load.launcher import LoadError
 
@@ -335,10 +365,19 @@ class Run:
                 except LoadError as exc:
                     raise Stop("error", f"load generator failed: {_one_line(exc)}") from exc
             self.progress.tick([e.description for e in self.ledger.active()])
+            if time.monotonic() - self._counted_at >= 1.0:
+                self._counted_at = time.monotonic()
+                self.progress.counters(live_counters(self.sampler.latest, self.load,
+                                                     self._completed_base))
             left = (t_ns - time.time_ns()) / 1e9
             if left <= 0:
                 return
             time.sleep(min(SLICE_S, left))
+
+    def _check_deadline(self) -> None:
+        """Past the allowed hours or the maximum duration: abort (the cleanup reverts)."""
+        if self._deadline is not None and self.limits.clock() >= self._deadline:
+            raise Stop("aborted", f"{self._deadline_why}: the run was stopped before its end")
 
     def _stop_load(self, timeout_s: float) -> None:
         if self.load is not None:
@@ -371,6 +410,7 @@ class Run:
                     return
             except Exception as exc:
                 log.debug("drained() raised %s", _one_line(exc))
+            self._check_deadline()
             if time.monotonic() >= deadline:
                 self.result.drained = False
                 self.progress.note("drain timed out; checking anyway")

@@ -219,6 +219,7 @@ class PluginRef(Strict, frozen=True):
 
 
 class ProbeSettings(Strict, frozen=True):
+    type: Literal["redis-stream", "rabbitmq"] = "redis-stream"  # the broker probes' backend
     settings: dict[str, Any] = {}
 
 

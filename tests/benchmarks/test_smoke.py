@@ -2,7 +2,8 @@
 
 Only that it runs to the end and prints its figures is checked: at these sizes the ratios
 are noise. The runs have no redis-server on PATH, as on a fresh machine.
-benchmarks/checker_bench.py is left out here: its owner gives it its own smoke test.
+benchmarks/checker_bench.py and load_distributed.py are left out here: each has its own
+smoke test (test_load_distributed_smoke.py for the latter).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ EXPECT = {
     "pipeline_bench.py": "goal >= 200 orders/s through proxies",
     "proxy_bench.py": "latency 100ms: added p50/p99 ms",
 }
-OWN_SMOKE = {"checker_bench.py"}
+OWN_SMOKE = {"checker_bench.py", "load_distributed.py"}
 BENCHMARKS = sorted(p.name for p in (ROOT / "benchmarks").glob("[!_]*.py"))
 
 

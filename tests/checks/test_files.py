@@ -63,7 +63,7 @@ def bad(tmp_path: Path, mutate: object) -> str:
 
 def test_observations_errors(tmp_path: Path) -> None:
     assert "not a pipechaos.observations file" in bad(tmp_path, lambda d: d.update(format="x"))
-    assert "version 2 is not supported" in bad(tmp_path, lambda d: d.update(version=2))
+    assert "version 3 is not supported" in bad(tmp_path, lambda d: d.update(version=3))
     assert "sorted and unique" in bad(
         tmp_path, lambda d: d["orders"].update(order_id=[3, 2, 1, 4, 5])
     )

@@ -80,3 +80,29 @@ def test_lazy_check_with_a_missing_implementation_fails_when_called() -> None:
     assert broken.validate({}) == []  # validation needs only the spec
     with pytest.raises(ModuleNotFoundError):
         broken(empty_history(), empty_observations(), None, None, {})  # type: ignore[arg-type]
+
+
+RUN_START = """
+import json, sys
+from chaos.cli import main
+import chaos.run.orchestrator, chaos.report.render, chaos.report.cli_report
+code = main(["run", "--dry-run", sys.argv[1]])
+sys.stdout.flush()
+print("MODULES " + json.dumps(sorted(sys.modules)))
+raise SystemExit(code)
+"""
+
+
+def test_run_start_up_does_not_import_matplotlib() -> None:
+    """Reports are rendered at the end of a run: its start-up (the orchestrator, the report
+    writer, the `report` verb's module) leaves matplotlib unimported."""
+    proc = subprocess.run(
+        [sys.executable, "-c", RUN_START, str(ROOT / "experiments" / "consumer-kill.yaml")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("MODULES "))
+    modules: list[str] = json.loads(line.removeprefix("MODULES "))
+    assert "chaos.run.orchestrator" in modules
+    assert not [m for m in modules if m.split(".")[0] == "matplotlib"]
+    assert "chaos.report.html" not in modules and "chaos.report.plots" not in modules

@@ -72,3 +72,48 @@ def test_lookup_narrow_against_wide_ids() -> None:
     assert found.tolist() == [False, True, False] and int(idx[1]) == 0
     idx, found = lookup(narrow, wide)
     assert found.tolist() == [True, False, False, False] and int(idx[0]) == 1
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 20])
+def test_lookup_contiguous_ids_needs_no_table(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    monkeypatch.setattr(locate, "CHUNK", chunk)
+    table = np.arange(-3, 40, dtype=np.int64)  # a history's ids: lo..hi each once
+    assert locate.IdIndex(table).contiguous and locate.IdIndex(table).table is None
+    ids = np.array([-10, -4, -3, 0, 39, 40, 2**40, -(2**40), 7], dtype=np.int64)
+    idx, found = lookup(table, ids)
+    assert np.array_equal(found, np.isin(ids, table))
+    assert np.array_equal(table[idx[found]], ids[found]) and idx[~found].tolist() == [0] * 5
+    idx, found = lookup(np.arange(100, 110, dtype=np.int16), np.array([99, 100, 110], np.int8))
+    assert found.tolist() == [False, True, False] and int(idx[1]) == 0
+
+
+def test_unique_agrees_with_numpy() -> None:
+    rng = np.random.default_rng(5)
+    for size in (0, 1, 2, 50, 5000):
+        values = rng.integers(-20, 20, size).astype(np.int32)
+        expected, counts = np.unique(values, return_counts=True)
+        got, got_counts = locate.unique_counts(values)
+        assert np.array_equal(got, expected) and np.array_equal(got_counts, counts)
+        assert np.array_equal(locate.unique(values), expected)
+
+
+def test_phase_codes_search_agrees_with_the_scan() -> None:
+    """Disjoint phases take the binary search; any overlap falls back to the first-match
+    scan. Both give what the scan gives."""
+    from chaos.checks.model import Phases
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        names = [f"p{i}" for i in range(int(rng.integers(0, 5)))]
+        edges = np.sort(rng.integers(0, 60, 2 * len(names)))
+        if rng.random() < 0.3:
+            edges = rng.integers(0, 60, 2 * len(names))  # overlaps, reversed spans
+        bounds = {n: (int(edges[2 * i]), int(edges[2 * i + 1])) for i, n in enumerate(names)}
+        order = list(bounds)
+        rng.shuffle(order)
+        phases = Phases({n: bounds[n] for n in order}, [])
+        t = rng.integers(-5, 70, 50).astype(np.int64)
+        got_names, got = phase_codes(phases, t)
+        expected = [next((n for n, (a, b) in phases.bounds.items() if a <= x < b), "outside")
+                    for x in t.tolist()]  # fmt: skip
+        assert [got_names[c] for c in got] == expected

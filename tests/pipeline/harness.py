@@ -20,6 +20,7 @@ import httpx
 import orjson
 import redis
 
+from chaos.formats.observations import read_document, to_lists
 from chaos.observers.reference import ReferenceObserver
 from chaos.tls.certs import make_ca, make_server_cert
 
@@ -208,7 +209,7 @@ class Deployment:
     def observe(self, run_id: str) -> dict[str, Any]:
         path = self.root / f"observations-{run_id}.json"
         self.observer().observe(run_id, path)
-        doc: dict[str, Any] = orjson.loads(path.read_bytes())
+        doc: dict[str, Any] = to_lists(read_document(path))
         return doc
 
     def crash(self, pod: Pod, point: str) -> None:
