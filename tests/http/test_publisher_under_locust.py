@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from chaos.checks.model import FAIL, INFO, OK
 from chaos.load.history import read_history
-from chaos.load.launcher import LoadGenerator
+from chaos.load.launcher import LoadError, LoadGenerator
 from chaos.spec.models import Load
 from chaos.spec.structs import decode
 
@@ -48,3 +49,16 @@ def test_locust_load_through_the_http_publisher(server: HttpServer, tmp_path: Pa
     # gevent kept publishing while the slow ones waited: invokes stayed on the 10 ms schedule
     gaps = np.diff(h.t_invoke)
     assert gaps.max() < 200e6, gaps.max()
+
+
+def test_bad_settings_stop_the_load_with_one_line(tmp_path: Path) -> None:
+    gen = LoadGenerator(decode(Load, {"rate": "10/s", "duration": "1s"}), "http",
+                        {"url": "http://127.0.0.1:1/orders", "ok": [200], "fail": [200]},
+                        tmp_path / "run", "r", seed=1)
+    try:
+        with pytest.raises(LoadError) as err:
+            gen.start()
+    finally:
+        gen.close()
+    assert "http settings ok and fail both name status 200" in str(err.value)
+    assert "\n" not in str(err.value) and "Traceback" not in str(err.value)
