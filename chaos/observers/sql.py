@@ -9,7 +9,6 @@ here only: `validate` and `--help` never load it.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,22 +16,13 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_errors
 
-from chaos.checks.model import OUTCOMES
 from chaos.observers.base import ObserverError
+from chaos.observers.tables import TABLES, document, shape
 
 if TYPE_CHECKING:
     from chaos.platforms.base import Platform
 
-# query name -> (columns it must return, required?)
-QUERIES: dict[str, tuple[tuple[str, ...], bool]] = {
-    "orders": (("order_id", "outcome", "t_terminal", "redeliveries", "value", "qty",
-                "points"), True),
-    "effects": (("effect", "order_id", "count"), True),
-    "dead_letters": (("order_id", "attempts", "reason"), True),
-    "totals": (("name", "value"), False),
-    "handled_by": (("order_id", "pod"), False),
-    "drained": (("drained",), False),
-}
+QUERIES = TABLES  # query name -> (columns it must return, required?)
 _SETTINGS = {"url", "queries", "saga", "effects", "max_attempts", "totals_scope",
              "connect_timeout"}
 _NOTHING = "pipechaos-prepare-matches-no-run"
@@ -70,14 +60,7 @@ class SqlObserver:
                 f"sql observer queries: unknown {sorted(extra)}, missing {missing} "
                 f"(known: {', '.join(QUERIES)})")
         self.queries = {name: sa.text(str(sql)) for name, sql in queries.items()}
-        self.saga = [tuple(map(str, pair)) for pair in settings.get("saga") or []]
-        if any(len(pair) != 2 for pair in self.saga):
-            raise ObserverError("sql observer setting saga: each entry is [step, compensation]")
-        self.effect_names = [str(e) for e in settings.get("effects") or []] or [
-            name for pair in self.saga for name in pair]
-        self.max_attempts = int(settings.get("max_attempts", 0))
-        self.totals_scope = str(settings.get("totals_scope", "run"))
-        self.bug = getattr(platform, "bug", None)
+        self.shape = shape("sql", settings, frozenset(queries), getattr(platform, "bug", None))
         url = str(settings.get("url") or "")
         try:
             parsed = sa.engine.make_url(url)
@@ -112,40 +95,7 @@ class SqlObserver:
 
     def collect(self, run_id: str) -> dict[str, Any]:
         """The observations.json document for `run_id` (docs/observations.md)."""
-        orders = sorted({int(r[0]): r for r in self._rows("orders", run_id)}.items())
-        cols: dict[str, list[int]] = {c: [] for c in QUERIES["orders"][0]}
-        for oid, row in orders:
-            cols["order_id"].append(oid)
-            cols["outcome"].append(_outcome(row[1]))
-            cols["t_terminal"].append(-1 if row[2] is None else int(row[2]))
-            for i, name in enumerate(("redeliveries", "value", "qty", "points"), start=3):
-                cols[name].append(int(row[i] or 0))
-        effects: dict[str, dict[str, list[int]]] = {
-            name: {"order_id": [], "count": []} for name in self.effect_names}
-        for effect, oid, count in sorted(self._rows("effects", run_id),
-                                         key=lambda r: (str(r[0]), int(r[1]))):
-            if int(count or 0) > 0:
-                table = effects.setdefault(str(effect), {"order_id": [], "count": []})
-                table["order_id"].append(int(oid))
-                table["count"].append(int(count))
-        dead = {"order_id": [], "attempts": [], "reason": []}  # type: dict[str, list[Any]]
-        for oid, attempts, reason in self._rows("dead_letters", run_id):
-            dead["order_id"].append(int(oid))
-            dead["attempts"].append(int(attempts or 0))
-            dead["reason"].append(str(reason or "").splitlines()[0] if reason else "")
-        doc: dict[str, Any] = {
-            "format": "pipechaos.observations", "version": 1, "run_id": run_id,
-            "observer": "sql", "t_observed": time.time_ns(), "outcomes": list(OUTCOMES),
-            "orders": cols, "effects": effects, "saga": [list(p) for p in self.saga],
-            "dead_letters": dead,
-            "totals": {str(n): int(v) for n, v in self._rows("totals", run_id)}
-            if "totals" in self.queries else {},
-            "settings": {"max_attempts": self.max_attempts, "dlq_attempts": self.max_attempts,
-                         "totals_scope": self.totals_scope, "bug": self.bug},
-        }
-        if "handled_by" in self.queries:
-            doc["handled_by"] = _handled_by(self._rows("handled_by", run_id))
-        return doc
+        return document(self.shape, run_id, lambda name: self._rows(name, run_id))
 
     def _rows(self, name: str, run_id: str) -> list[Any]:
         """The rows of query `name`, or ObserverError naming the query and the cause."""
@@ -167,29 +117,3 @@ class SqlObserver:
                 f"it must return ({', '.join(want)}) in this order")
         return rows
 
-
-def _outcome(value: Any) -> int:
-    """An outcome as the index into OUTCOMES, from its name or its code; NULL is none."""
-    if value is None:
-        return 0
-    if isinstance(value, str) and not value.isdigit():
-        if value not in OUTCOMES:
-            raise ObserverError(f"sql observer query orders: unknown outcome {value!r} "
-                                f"(use one of {', '.join(OUTCOMES)})")
-        return OUTCOMES.index(value)
-    code = int(value)
-    if not 0 <= code < len(OUTCOMES):
-        raise ObserverError(f"sql observer query orders: outcome code {code} out of range")
-    return code
-
-
-def _handled_by(rows: list[Any]) -> dict[str, list[Any]]:
-    pods: list[str] = []
-    order_id: list[int] = []
-    pod: list[int] = []
-    for oid, name in sorted(rows, key=lambda r: (int(r[0]), str(r[1]))):
-        if str(name) not in pods:
-            pods.append(str(name))
-        order_id.append(int(oid))
-        pod.append(pods.index(str(name)))
-    return {"pods": pods, "order_id": order_id, "pod": pod}
