@@ -54,7 +54,7 @@ def push_or_warn(url: str, result: dict[str, Any], warn: Any) -> bool:
     of the run, never part of its verdict or exit code."""
     try:
         push(url, result)
-    except Exception as exc:  # noqa: BLE001 - whatever failed, the run's result stands
+    except Exception as exc:  # whatever failed, the run's result stands
         reason = " ".join(str(exc).split()) or type(exc).__name__
         warn(f"pipechaos: warning: could not push metrics to {url}: {reason}\n")
         return False

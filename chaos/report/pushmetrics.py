@@ -33,11 +33,11 @@ class Sample:
 def duration_seconds(phases: dict[str, dict[str, int | None]]) -> float:
     """First phase start to last phase end (nanosecond clocks); 0 when no phase ran (a
     skipped run, or one that failed before preparing)."""
-    starts = [p["start"] for p in phases.values() if p.get("start") is not None]
-    ends = [p["end"] for p in phases.values() if p.get("end") is not None]
+    starts = [t for p in phases.values() if (t := p.get("start")) is not None]
+    ends = [t for p in phases.values() if (t := p.get("end")) is not None]
     if not starts or not ends:
         return 0.0
-    return max(0, max(ends) - min(starts)) / 1e9  # type: ignore[type-var,operator]
+    return max(0, max(ends) - min(starts)) / 1e9
 
 
 def _metric_sum(verdicts: list[dict[str, Any]], key: str) -> int | None:
