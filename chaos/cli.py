@@ -91,6 +91,9 @@ VERBS: dict[str, tuple[str, list[Arg]]] = {
                                 "when they end mid-run: aborted and reverted, exit 1"}),
         (("--max-duration",), {"metavar": "DURATION", "help": "abort and revert a run still "
                                "going after this long (e.g. 10m), exit 1"}),
+        (("--pushgateway",), {"metavar": "URL", "help": "push the run's verdicts, duration, "
+                              "lost and duplicate counts to this Prometheus Pushgateway "
+                              "(job pipechaos); a failed push only warns"}),
     ]),
     "validate": ("check experiment/target files", [
         (("files",), {"type": _path, "nargs": "+", "metavar": "file"}),
@@ -267,6 +270,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except HoursError as exc:
         sys.stderr.write(f"pipechaos: {exc}\n")
         return USAGE_ERROR
+    if args.pushgateway is not None:
+        from chaos.report.pushgateway import PushgatewayUrlError, check_url
+
+        try:
+            check_url(args.pushgateway)
+        except PushgatewayUrlError as exc:
+            sys.stderr.write(f"pipechaos: --pushgateway: {exc}\n")
+            return USAGE_ERROR
     try:
         checked, seed, plan = _plan_of(args)
     except SpecError as exc:
@@ -310,6 +321,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         print_summary(result.to_json(), sys.stdout)
         print(f"run directory: {run_dir}")
+    if args.pushgateway is not None:  # after the result: a failed push changes nothing
+        from chaos.report.pushgateway import push_or_warn
+
+        sys.stdout.flush()
+        push_or_warn(args.pushgateway, result.to_json(), sys.stderr.write)
     return result.exit_code
 
 

@@ -28,6 +28,11 @@ def _entries(path: Path) -> list[dict[str, Any]]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise JournalError(f"{path.name}: cannot read ({exc.strerror or exc})") from None
+    return journal_lines(text)
+
+
+def journal_lines(text: str) -> list[dict[str, Any]]:
+    """The journal's entries; a torn last line (a crash mid-write) is skipped."""
     out = []
     for line in text.splitlines():
         try:

@@ -18,8 +18,7 @@ from urllib.parse import quote
 import pika
 from pika import exceptions as amqp_errors
 
-from chaos.publishers.base import PublishResult
-from chaos.spec.units import parse_duration
+from chaos.publishers.base import PublishResult, seconds_setting
 
 _SETTINGS = {"address", "user", "password", "vhost", "exchange", "routing_key", "timeout",
              "connect_timeout", "heartbeat", "idle"}
@@ -30,17 +29,6 @@ class PublishTimeout(Exception):
     """No confirm within the publish timeout: the broker may or may not have the message."""
 
 
-def _seconds(settings: dict[str, Any], key: str, default: float) -> float:
-    value = settings.get(key, default)
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    try:
-        seconds = parse_duration(value)
-    except ValueError as e:
-        raise ValueError(f"rabbitmq setting {key}: {e}") from None
-    if seconds <= 0:
-        raise ValueError(f"rabbitmq setting {key} must be positive")
-    return seconds
 
 
 class RabbitMqPublisher:
@@ -64,9 +52,9 @@ class RabbitMqPublisher:
         host, _, port = str(address).rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"rabbitmq setting address must be host:port, got {address!r}")
-        self.timeout = _seconds(settings, "timeout", 2.0)
-        connect_timeout = _seconds(settings, "connect_timeout", self.timeout)
-        heartbeat = int(_seconds(settings, "heartbeat", 10.0))
+        self.timeout = seconds_setting(settings, "timeout", 2.0, "rabbitmq")
+        connect_timeout = seconds_setting(settings, "connect_timeout", self.timeout, "rabbitmq")
+        heartbeat = int(seconds_setting(settings, "heartbeat", 10.0, "rabbitmq"))
         self.params = pika.ConnectionParameters(
             host=host.strip("[]"), port=int(port),
             virtual_host=str(settings.get("vhost", "/")),

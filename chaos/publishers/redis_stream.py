@@ -17,25 +17,13 @@ from redis import connection as _connection
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from chaos.publishers.base import PublishResult
-from chaos.spec.units import parse_duration
+from chaos.publishers.base import PublishResult, seconds_setting
 
 _SETTINGS = {"address", "stream", "maxlen", "timeout", "connect_timeout", "idle", "password"}
 _OK = PublishResult("ok")
 Connection: Any = _connection.Connection  # redis-py's Connection is untyped
 
 
-def _seconds(settings: dict[str, Any], key: str, default: float) -> float:
-    value = settings.get(key, default)
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    try:
-        seconds = parse_duration(value)
-    except ValueError as e:
-        raise ValueError(f"redis-stream setting {key}: {e}") from None
-    if seconds <= 0:
-        raise ValueError(f"redis-stream setting {key} must be positive")
-    return seconds
 
 
 def parse_address(address: Any) -> tuple[str, int]:
@@ -67,8 +55,10 @@ class RedisStreamPublisher:
         if maxlen is not None and (not isinstance(maxlen, int) or maxlen < 1):
             raise ValueError(f"redis-stream setting maxlen must be an integer >= 1, got {maxlen}")
         self.maxlen: int | None = maxlen
-        self.timeout = _seconds(settings, "timeout", 1.0)
-        self.connect_timeout = _seconds(settings, "connect_timeout", self.timeout)
+        self.timeout = seconds_setting(settings, "timeout", 1.0, "redis-stream")
+        self.connect_timeout = seconds_setting(
+            settings, "connect_timeout", self.timeout, "redis-stream"
+        )
         self.idle = int(settings.get("idle", 64))
         self.password: str | None = settings.get("password")
         self.run_id = run_id

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos.checks.journal_file import journal_lines
+
 FAILED_STAGES = {"apply_failed": "apply", "verify_failed": "verify", "revert_failed": "revert"}
 COULD_NOT_RUN = ("not_steady", "error", "interrupted")
 
@@ -104,19 +106,11 @@ def _text(path: Path, problems: list[str]) -> str:
 
 def _journal(path: Path, problems: list[str]) -> list[dict[str, Any]]:
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         problems.append("journal.jsonl: missing")
         return []
-    out = []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue  # a torn line from a crash mid-write
-        if isinstance(entry, dict) and isinstance(entry.get("t"), int):
-            out.append(entry)
-    return out
+    return journal_lines(text)
 
 
 def read_doc(run_dir: Path) -> RunDoc:

@@ -25,7 +25,7 @@ EXPECT = {
     "pipeline_bench.py": "goal >= 200 orders/s through proxies",
     "proxy_bench.py": "latency 100ms: added p50/p99 ms",
 }
-OWN_SMOKE = {"checker_bench.py", "load_distributed.py"}
+OWN_SMOKE = {"checker_bench.py", "load_distributed.py", "report_bench.py"}
 BENCHMARKS = sorted(p.name for p in (ROOT / "benchmarks").glob("[!_]*.py"))
 
 

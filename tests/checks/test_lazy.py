@@ -20,6 +20,7 @@ from tests.checks.test_runner import ALL
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {
     "numpy", "hdrh", "httpx", "locust", "gevent", "kubernetes", "matplotlib", "pydantic", "ruamel",
+    "prometheus_client",
 }
 VALIDATE_AND_LIST = """
 import json, sys
@@ -86,7 +87,7 @@ RUN_START = """
 import json, sys
 from chaos.cli import main
 import chaos.run.orchestrator, chaos.report.render, chaos.report.cli_report
-code = main(["run", "--dry-run", sys.argv[1]])
+code = main(["run", "--dry-run", sys.argv[1], "--pushgateway", "http://127.0.0.1:9"])
 sys.stdout.flush()
 print("MODULES " + json.dumps(sorted(sys.modules)))
 raise SystemExit(code)
@@ -106,3 +107,5 @@ def test_run_start_up_does_not_import_matplotlib() -> None:
     assert "chaos.run.orchestrator" in modules
     assert not [m for m in modules if m.split(".")[0] == "matplotlib"]
     assert "chaos.report.html" not in modules and "chaos.report.plots" not in modules
+    assert "chaos.report.pushgateway" in modules  # the URL was checked, nothing pushed
+    assert not [m for m in modules if m.split(".")[0] == "prometheus_client"]
