@@ -17,27 +17,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from chaos.publishers.base import Outcome, PublishResult
-from chaos.spec.units import parse_duration
+from chaos.publishers.base import Outcome, PublishResult, seconds_setting
 
 _SETTINGS = {"url", "headers", "timeout", "connect_timeout", "ok", "fail", "info", "ca_file",
              "idle"}
 _CLASSES: tuple[Outcome, ...] = ("ok", "fail", "info")
 _DEFAULTS = {"ok": ["200-299"], "fail": ["400-499"], "info": ["500-599"]}
 _OK = PublishResult("ok")
-
-
-def _seconds(settings: dict[str, Any], key: str, default: float) -> float:
-    value = settings.get(key, default)
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    try:
-        seconds = parse_duration(value)
-    except ValueError as e:
-        raise ValueError(f"http setting {key}: {e}") from None
-    if seconds <= 0:
-        raise ValueError(f"http setting {key} must be positive")
-    return seconds
 
 
 def _statuses(key: str, value: Any) -> set[int]:
@@ -98,8 +84,8 @@ class HttpPublisher:
         self.url: str = str(url)
         self.classes = status_classes(settings)
         self.headers = _headers(settings.get("headers", {}))
-        self.timeout = _seconds(settings, "timeout", 2.0)
-        connect_timeout = _seconds(settings, "connect_timeout", self.timeout)
+        self.timeout = seconds_setting(settings, "timeout", 2.0, "http")
+        connect_timeout = seconds_setting(settings, "connect_timeout", self.timeout, "http")
         idle = settings.get("idle", 32)
         if not isinstance(idle, int) or isinstance(idle, bool) or idle < 0:
             raise ValueError(f"http setting idle must be an integer >= 0, got {idle!r}")
