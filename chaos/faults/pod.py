@@ -129,15 +129,44 @@ def gone(pid: int | None) -> bool:
 
 
 def pod_record(pod: Pod) -> dict[str, Any]:
-    return {"pod": pod.name, "component": pod.component, "index": pod.index,
-            "labels": dict(pod.labels), "pid": pod.pid}
+    """Journal form: enough to find the pod again without a run (pid, or namespace, name,
+    UID, container and how to reach its platform)."""
+    record: dict[str, Any] = {"pod": pod.name, "component": pod.component, "index": pod.index,
+                              "labels": dict(pod.labels), "pid": pod.pid}
+    for key in ("uid", "namespace", "container"):
+        if getattr(pod, key) is not None:
+            record[key] = getattr(pod, key)
+    if pod.access:
+        record["access"] = dict(pod.access)
+    if pod.restarts:
+        record["restarts"] = pod.restarts
+    return record
 
 
 def pod_from(record: dict[str, Any]) -> Pod:
     pid = record.get("pid")
+
+    def text(key: str) -> str | None:
+        value = record.get(key)
+        return str(value) if value is not None else None
+
     return Pod(name=str(record["pod"]), component=str(record["component"]),
                index=int(record["index"]), labels=dict(record.get("labels") or {}),
-               pid=pid if isinstance(pid, int) else None)
+               pid=pid if isinstance(pid, int) else None, uid=text("uid"),
+               namespace=text("namespace"), container=text("container"),
+               access={str(k): str(v) for k, v in (record.get("access") or {}).items()},
+               restarts=int(record.get("restarts") or 0))
+
+
+def alive(platform: Platform, pod: Pod) -> bool:
+    """The very pod (same pid, or same UID) still runs."""
+    if pod.pid is not None:
+        return not gone(pod.pid)
+    try:
+        return any(p.uid == pod.uid and p.restarts == pod.restarts
+                   for p in platform.pods({"component": pod.component}))
+    except PlatformError:
+        return False
 
 
 def _need(platform: Platform | None, what: str) -> Platform:
@@ -203,17 +232,32 @@ class PauseAction:
             raise FaultNotEffective(f"pod.pause {self.pod.name}: {exc}") from None
 
     def verify(self) -> None:
-        state = process_state(self.pod.pid) if self.pod.pid else ""
-        if state not in ("T", "t"):
+        try:
+            stopped = _need(self.platform, "pod.pause").paused(self.pod)
+        except PlatformError as exc:
+            raise FaultNotEffective(f"pod.pause {self.pod.name}: {exc}") from None
+        if not stopped:
+            state = process_state(self.pod.pid) if self.pod.pid else "running"
             raise FaultNotEffective(
                 f"pod {self.pod.name} (pid {self.pod.pid}) is not stopped (state {state or 'gone'})"
             )
 
     def revert(self) -> None:
-        """SIGCONT (idempotent); without a platform, straight to the recorded group."""
+        """SIGCONT (idempotent); without a platform (rollback), through the platform the
+        record names, else straight to the recorded group."""
         if self.platform is not None:
             with contextlib.suppress(PlatformError):
                 self.platform.resume(self.pod)
+                return
+        if self.pod.access:
+            from chaos.platforms.detached import reattach
+
+            handle = reattach(self.pod.access)
+            if handle is not None:
+                try:
+                    handle.resume(self.pod)
+                except PlatformError as exc:
+                    raise FaultNotEffective(f"pod.pause {self.pod.name}: {exc}") from None
                 return
         from signal import SIGCONT  # here: `validate` imports this module, not signals
 
@@ -269,7 +313,7 @@ class CrashAction:
         did not (verify timed out, or the run stopped first) is disarmed, so the pod does
         not die later outside the experiment. Without a platform (rollback after SIGKILL)
         the local pods died with their run."""
-        if self.platform is None or gone(self.pod.pid):
+        if self.platform is None or not alive(self.platform, self.pod):
             return
         import httpx
 
@@ -277,7 +321,7 @@ class CrashAction:
             url = self.platform.admin_url(self.pod, self.params["port"]) + "/crash"
             httpx.delete(url, timeout=5.0).raise_for_status()
         except (PlatformError, httpx.HTTPError) as exc:
-            if not gone(self.pod.pid):  # it may have crashed meanwhile: then nothing is armed
+            if alive(self.platform, self.pod):  # it may have crashed: then nothing is armed
                 raise FaultNotEffective(
                     f"pod.crash {self.pod.name}: cannot disarm: {exc!r}"
                 ) from None

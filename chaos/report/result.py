@@ -13,6 +13,7 @@ EXIT = {
     "failed": 1,
     "aborted": 1,
     "not_steady": 3,
+    "refused": 2,  # safety refused the target before anything was written (Kubernetes)
     "error": 3,
     "interrupted": 130,
 }

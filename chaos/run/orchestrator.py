@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos import registry
-from chaos.platforms.base import Platform
+from chaos.platforms.base import Platform, PlatformRefused
 from chaos.probes.base import ProbeEnv, ProbeError
 from chaos.probes.conditions import AbortWatch, steady
 from chaos.probes.sampler import Sampler
@@ -93,6 +93,8 @@ class Run:
             self._stop_with("interrupted", f"received {exc}")
         except Stop as exc:
             self._stop_with(exc.status, exc.reason)
+        except PlatformRefused as exc:
+            self._stop_with("refused", str(exc))
         except FaultFailed as exc:
             self._stop_with("error", str(exc))
         except Exception as exc:
