@@ -173,7 +173,7 @@ class PodWorker:
         container = Container(
             self.k.spawner, podspec.argv(self.pod), env, self.k.root,
             self.dir / f"container-{self.restarts}.log", podspec.mounts(self.pod, vol_dir),
-            etc)
+            etc, bool(self.pod["spec"].get("shareProcessNamespace")))
         self.container = container
         if self.k.network is not None:
             try:

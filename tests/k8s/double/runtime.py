@@ -26,8 +26,12 @@ def rfc3339(ns: int | None = None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def prologue(mounts: list[tuple[Path, str, bool]], etc: dict[str, Path]) -> str:
-    """The shell run as PID 1 before exec: wait for the network, mount, then exec."""
+def prologue(mounts: list[tuple[Path, str, bool]], etc: dict[str, Path], init: bool) -> str:
+    """The shell run as PID 1 before exec: wait for the network, mount, then exec.
+
+    With `init` (the pod's shareProcessNamespace), the shell stays PID 1, like the pause
+    container, and the command runs as its child: then it is not PID 1.
+    """
     lines = ["read -r _go"]
     for name, source in etc.items():
         lines.append(f"mount --bind {shlex.quote(str(source))} /etc/{name}")
@@ -36,7 +40,7 @@ def prologue(mounts: list[tuple[Path, str, bool]], etc: dict[str, Path]) -> str:
         lines.append(f"mkdir -p {q} && mount --bind {shlex.quote(str(src))} {q}")
         if read_only:
             lines.append(f"mount -o remount,bind,ro {q}")
-    lines.append('exec "$@" </dev/null')
+    lines.append('{ "$@" </dev/null & wait $!; }' if init else 'exec "$@" </dev/null')
     return " && ".join(lines)
 
 
@@ -44,13 +48,15 @@ class Container:
     """A running container; `exited` is set once its PID 1 is gone."""
 
     def __init__(self, spawner: Spawner, argv: list[str], env: dict[str, str], cwd: Path,
-                 log: Path, mounts: list[tuple[Path, str, bool]], etc: dict[str, Path]) -> None:
+                 log: Path, mounts: list[tuple[Path, str, bool]], etc: dict[str, Path],
+                 init: bool = False) -> None:
         wrapped = ["unshare", "--pid", "--fork", "--mount-proc", "--net", "--kill-child",
-                   "--", "sh", "-c", prologue(mounts, etc), "sh", *argv]
+                   "--", "sh", "-c", prologue(mounts, etc, init), "sh", *argv]
         self.log = log
         self.started_ns = time.time_ns()
         self.proc = spawner.popen(wrapped, cwd=cwd, env=env, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.init = init
         self.exited = threading.Event()
         self.exit_code: int | None = None
         self.pid1 = self._child(self.proc.pid)
@@ -67,6 +73,10 @@ class Container:
                     return int(kids[0])
             time.sleep(0.002)
         raise OSError(f"unshare {pid} started no child")
+
+    def main_pid(self) -> int:
+        """The host pid of the container's command: PID 1, or the init's child."""
+        return self._child(self.pid1) if self.init else self.pid1
 
     @property
     def netns_pid(self) -> int:
@@ -89,9 +99,10 @@ class Container:
         self.exited.set()
 
     def signal(self, sig: int) -> None:
-        """Signal PID 1 from outside the namespace, as the container runtime does."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid1, sig)
+        """Signal the container's main process from outside the namespace, as the runtime
+        does (PID 1 of the pod unless the pod shares its process namespace)."""
+        with contextlib.suppress(ProcessLookupError, OSError):
+            os.kill(self.main_pid() if sig != signal.SIGKILL else self.pid1, sig)
 
     def kill(self) -> None:
         """SIGKILL PID 1 (the kernel then kills the whole PID namespace) and unshare."""
