@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from tests.k8s.double import patch as patches
-from tests.k8s.double.record import Recorder, Request, now_ns, verb_of
+from tests.k8s.double.record import Recorder, Request, now_ns, user_of, verb_of
 from tests.k8s.double.selectors import SelectorError, matcher
 from tests.k8s.double.store import RESOURCES, ApiError, Event, Obj, Store
 
@@ -79,12 +79,17 @@ class Api:
                       ) -> web.StreamResponse:
         t = parse_path(request.path)
         query = dict(request.query)
+        user = user_of(request.headers.get("Authorization", ""))
         if t is not None:
             self.recorder.add(Request(
                 method=request.method, path=request.path,
                 verb=verb_of(request.method, t.name, t.subresource, query),
                 resource=t.resource, subresource=t.subresource, namespace=t.namespace,
-                name=t.name, query=query, ts_ns=now_ns()))
+                name=t.name, query=query, ts_ns=now_ns(), user=user))
+        else:  # non-resource URLs (/version, /api, ...)
+            self.recorder.add(Request(method=request.method, path=request.path,
+                                      verb=request.method.lower(), resource="",
+                                      query=query, ts_ns=now_ns(), user=user))
         try:
             return await handler(request)
         except ApiError as exc:
@@ -96,7 +101,10 @@ class Api:
     # ------------------------------------------------------------------ routing
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         if request.path in ("/version", "/version/"):
-            return web.json_response({"major": "1", "minor": "30", "gitVersion": "v1.30.0-double"})
+            return web.json_response({
+                "major": "1", "minor": "30", "gitVersion": "v1.30.0-double",
+                "gitCommit": "double", "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "none", "compiler": "python", "platform": "linux/amd64"})
         t = parse_path(request.path)
         if t is None or t.resource not in RESOURCES:
             return status(404, "NotFound", f"the server could not find {request.path}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import ssl
 import threading
 import time
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ import yaml
 from aiohttp import web
 
 from chaos.platforms.supervisor import Spawner
+from chaos.tls.certs import make_ca, make_server_cert
 from tests.k8s.double.api import Api
 from tests.k8s.double.controllers import Controllers, is_ready
 from tests.k8s.double.dns import Dns
@@ -58,6 +60,7 @@ class Cluster:
         self.spawner = Spawner()
         self.kubelet = Kubelet(self.store, self.network, self.dns, self.spawner, self.workdir,
                                self.root)
+        self.ca_pem = b""
         self.proxy = KubeProxy(self.store)
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
@@ -95,10 +98,31 @@ class Cluster:
             site = web.TCPSite(self._runner, "127.0.0.1", 0)
             await site.start()
             self.port = self._runner.addresses[0][1]
+            if self.network is not None:  # in-cluster clients: HTTPS on the pod network
+                secure = web.TCPSite(self._runner, self.network.gateway, 0,
+                                     ssl_context=self._tls_context())
+                await secure.start()
+                port = self._runner.addresses[-1][1]
+                self.kubelet.in_cluster = (self.network.gateway, port, self.ca_pem)
             started.set()
 
         self._loop.run_until_complete(boot())
         self._loop.run_forever()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        assert self.network is not None
+        ca, ca_key = make_ca("k8s double API CA")
+        cert, key = make_server_cert(ca, ca_key, [
+            self.network.gateway, "127.0.0.1", "kubernetes", "kubernetes.default",
+            "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"])
+        tls_dir = self.workdir / "apiserver"
+        tls_dir.mkdir(exist_ok=True)
+        (tls_dir / "tls.crt").write_bytes(cert)
+        (tls_dir / "tls.key").write_bytes(key)
+        self.ca_pem = ca
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(tls_dir / "tls.crt", tls_dir / "tls.key")
+        return ctx
 
     def _write_kubeconfig(self) -> None:
         config = {

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from tests.k8s.double.podspec import port_number
 from tests.k8s.double.selectors import selector_dict
 from tests.k8s.double.store import ApiError, Event, Obj, Store
 
@@ -188,9 +189,14 @@ class Controllers:
                 labels = {"controller-revision-hash": rev,
                           "statefulset.kubernetes.io/pod-name": f"{name}-{i}",
                           "apps.kubernetes.io/pod-index": str(i)}
-                extra = {"hostname": f"{name}-{i}"}
+                extra: dict[str, Any] = {"hostname": f"{name}-{i}"}
                 if spec.get("serviceName"):
                     extra["subdomain"] = spec["serviceName"]
+                claims = self._claims(sts, i)
+                if claims:
+                    kept = [v for v in spec["template"].get("spec", {}).get("volumes") or []
+                            if v["name"] not in {c["name"] for c in claims}]
+                    extra["volumes"] = kept + claims
                 self._new_pod(sts, spec["template"], f"{name}-{i}", labels, extra)
                 if ordered:
                     break
@@ -218,6 +224,23 @@ class Controllers:
             "readyReplicas": ready, "availableReplicas": ready, "currentReplicas": updated,
             "updatedReplicas": updated, "currentRevision": rev, "updateRevision": rev})
 
+    def _claims(self, sts: Obj, i: int) -> list[dict[str, Any]]:
+        """volumeClaimTemplates: one claim per ordinal, kept when the pod goes (as PVCs)."""
+        ns, name = sts["metadata"]["namespace"], sts["metadata"]["name"]
+        volumes = []
+        for tmpl in sts["spec"].get("volumeClaimTemplates") or []:
+            claim = f"{tmpl['metadata']['name']}-{name}-{i}"
+            if self.store.get("persistentvolumeclaims", ns, claim) is None:
+                with contextlib.suppress(ApiError):
+                    self.store.create("persistentvolumeclaims", ns, {
+                        "metadata": {"name": claim, "labels": dict(
+                            sts["spec"]["selector"].get("matchLabels") or {})},
+                        "spec": copy.deepcopy(tmpl.get("spec") or {}),
+                        "status": {"phase": "Bound"}})
+            volumes.append({"name": tmpl["metadata"]["name"],
+                            "persistentVolumeClaim": {"claimName": claim}})
+        return volumes
+
     # ------------------------------------------------------------------ services
     def _endpoints(self, svc: Obj) -> None:
         ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
@@ -234,8 +257,16 @@ class Controllers:
             addr = {"ip": ip, "targetRef": {"kind": "Pod", "name": p["metadata"]["name"],
                                             "namespace": ns, "uid": p["metadata"]["uid"]}}
             (ready if is_ready(p) else not_ready).append(addr)
-        ports = [{"name": sp.get("name", ""), "port": sp.get("targetPort", sp["port"]),
-                  "protocol": sp.get("protocol", "TCP")} for sp in svc["spec"].get("ports") or []]
+        ports = []
+        for sp in svc["spec"].get("ports") or []:
+            target = sp.get("targetPort", sp["port"])
+            for p in pods:  # a named targetPort is each pod's container port of that name
+                with contextlib.suppress(KeyError):
+                    target = port_number(p, target)
+                    break
+            if isinstance(target, int) or str(target).isdigit():
+                ports.append({"name": sp.get("name", ""), "port": int(target),
+                              "protocol": sp.get("protocol", "TCP")})
         subset: dict[str, Any] = {"ports": ports}
         if ready:
             subset["addresses"] = ready

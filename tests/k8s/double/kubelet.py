@@ -24,6 +24,7 @@ from tests.k8s.double.runtime import Container, rfc3339
 from tests.k8s.double.store import Event, Obj, Store, now_iso
 from tests.k8s.double.volumes import project
 
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 PROBE_EVERY_S = 0.2  # faster than any real periodSeconds: the double favours test speed
 
 
@@ -164,15 +165,27 @@ class PodWorker:
         for volume in self.pod["spec"].get("volumes") or []:
             files = podspec.volume_files(self.k.store, self.pod, volume)
             target = vol_dir / volume["name"]
-            if files is None:
+            if "persistentVolumeClaim" in volume:
+                claim = self.k.workdir / "pvc" / self.ns / volume[
+                    "persistentVolumeClaim"]["claimName"]
+                claim.mkdir(parents=True, exist_ok=True)
+                if not target.is_symlink():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.symlink_to(claim)
+            elif files is None:
                 target.mkdir(parents=True, exist_ok=True)
             else:
                 project(target, files)
+        mounts = podspec.mounts(self.pod, vol_dir)
+        account = self.k.service_account_files(self.pod)
+        if account is not None:
+            project(vol_dir / ".serviceaccount", account)
+            mounts.append((vol_dir / ".serviceaccount", SA_DIR, True))
         etc = {} if self.k.dns is None else {"hosts": self.k.dns.hosts_file(self.ns),
                                              "resolv.conf": self.k.dns.resolv_conf()}
         container = Container(
             self.k.spawner, podspec.argv(self.pod), env, self.k.root,
-            self.dir / f"container-{self.restarts}.log", podspec.mounts(self.pod, vol_dir),
+            self.dir / f"container-{self.restarts}.log", mounts,
             etc, bool(self.pod["spec"].get("shareProcessNamespace")))
         self.container = container
         if self.k.network is not None:
@@ -283,6 +296,7 @@ class Kubelet:
         self.store, self.network, self.dns, self.spawner = store, network, dns, spawner
         self.workdir, self.root = workdir, root
         self.enabled = network is not None  # pods need root (namespaces, veth)
+        self.in_cluster: tuple[str, int, bytes] | None = None  # API host, HTTPS port, CA
         self._lock = threading.Lock()
         self._workers: dict[str, PodWorker] = {}
         self._events: queue.Queue[Event | None] = queue.Queue()
@@ -295,7 +309,20 @@ class Kubelet:
         env = {k: v for k, v in os.environ.items() if k in keep}
         env.update(PYTHONPATH=str(self.root), PYTHONUNBUFFERED="1",
                    HOSTNAME=pod["metadata"]["name"])
+        if self.in_cluster is not None:
+            host, port, _ = self.in_cluster
+            env.update(KUBERNETES_SERVICE_HOST=host, KUBERNETES_SERVICE_PORT=str(port),
+                       KUBERNETES_SERVICE_PORT_HTTPS=str(port))
         return env
+
+    def service_account_files(self, pod: Obj) -> dict[str, bytes] | None:
+        """The projected service account volume (token, ca.crt, namespace), as in a pod."""
+        if self.in_cluster is None or pod["spec"].get("automountServiceAccountToken") is False:
+            return None
+        ns = pod["metadata"]["namespace"]
+        account = pod["spec"].get("serviceAccountName") or "default"
+        return {"token": f"double:{ns}:{account}".encode(), "ca.crt": self.in_cluster[2],
+                "namespace": ns.encode()}
 
     def nsenter(self, pid1: int) -> list[str]:
         return ["nsenter", "-t", str(pid1), "--pid", "--mount", "--net", "--"]

@@ -20,6 +20,7 @@ class Request:
     name: str = ""
     query: dict[str, str] = field(default_factory=dict)
     ts_ns: int = 0
+    user: str = ""  # "kubeconfig", or "system:serviceaccount:NS:NAME" from a pod's token
 
     @property
     def is_write(self) -> bool:
@@ -67,6 +68,16 @@ def verb_of(method: str, name: str, subresource: str, query: dict[str, str]) -> 
     if method == "DELETE":
         return "delete" if name else "deletecollection"
     return method.lower()
+
+
+def user_of(authorization: str) -> str:
+    """Who asked: the kubeconfig's token, or a pod's service account token."""
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    if token.startswith("double:") and token.count(":") == 2:
+        _, ns, name = token.split(":")
+        return f"system:serviceaccount:{ns}:{name}"
+    return "kubeconfig" if token else "anonymous"
 
 
 def now_ns() -> int:

@@ -20,6 +20,7 @@ RESOURCES: dict[str, tuple[str, str, bool]] = {
     "configmaps": ("v1", "ConfigMap", True),
     "serviceaccounts": ("v1", "ServiceAccount", True),
     "events": ("v1", "Event", True),
+    "persistentvolumeclaims": ("v1", "PersistentVolumeClaim", True),
     "deployments": ("apps/v1", "Deployment", True),
     "replicasets": ("apps/v1", "ReplicaSet", True),
     "statefulsets": ("apps/v1", "StatefulSet", True),
