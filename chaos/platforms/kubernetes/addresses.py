@@ -121,9 +121,8 @@ class Addresses:
             if index is None:
                 svc = self.service(svc_name)
                 return f"{svc_name}.{self.ns}.svc:{self.service_port(svc, port).port}"
-            obj = self.component_pod(comp, index)
-            number = self._container_port(obj, comp, port)
-            return f"{obj.metadata.name}.{svc_name}.{self.ns}.svc:{number}"
+            obj = self.component_pod(comp, index)  # one pod: its IP is routable in a cluster
+            return f"{obj.status.pod_ip}:{self._container_port(obj, comp, port)}"
         slot = 0 if index is None else index
         if self.mode == "direct":
             obj = self.component_pod(comp, slot)

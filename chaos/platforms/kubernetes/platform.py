@@ -51,6 +51,7 @@ class KubernetesPlatform:
         self._created_proxies: list[str] = []
         self._proxy_url: str | None = None
         self._killed: dict[str, Killed] = {}
+        self._listed: dict[str, str] = {}  # component -> resourceVersion of its last list
         self._lock = threading.RLock()
         self._state = "new"
         self._started = time.time()
@@ -138,8 +139,9 @@ class KubernetesPlatform:
 
         cluster, found = self._need(), []
         for comp, query in podlib.queries(self.target, selector):
-            objs = cluster.core.list_namespaced_pod(self.ns, label_selector=query).items
-            found += podlib.to_pods(objs, comp, self.settings.access())
+            listing = cluster.core.list_namespaced_pod(self.ns, label_selector=query)
+            self._listed[comp.name] = listing.metadata.resource_version
+            found += podlib.to_pods(listing.items, comp, self.settings.access())
         return sorted(found, key=lambda p: p.name)
 
     def kill(self, pod: Pod, signal: str, grace_s: float) -> None:
@@ -151,7 +153,11 @@ class KubernetesPlatform:
             raise PlatformError(f"kubernetes deletes pods: signal KILL or TERM, not {signal}")
         comp = self._component(pod.component)
         selector = podlib.label_selector(comp.labels)
-        killed = replace.delete(self._need(), pod, 0.0 if key == "KILL" else grace_s, selector)
+        grace = 0.0 if key == "KILL" else grace_s
+        # the watch that verifies starts at the list the victim came from: it then sees the
+        # delete itself (an immediate delete answers with a version past its own event)
+        killed = replace.delete(self._need(), pod, grace, selector,
+                                self._listed.get(comp.name))
         self._killed[killed.uid] = killed
 
     def wait_replacement(self, old: Pod, timeout_s: float) -> Pod:

@@ -1,13 +1,15 @@
 """pod.kill on the API: delete with a grace period and a UID precondition, then one watch
 until the victim's UID is gone and a new Ready pod of the same owner is there.
 
-The watch starts at the resourceVersion the delete answered with, so nothing between the
-delete and the watch is missed: a ReplicaSet's replacement arrives as ADDED under a new
-name, a StatefulSet's under the same name with a new UID.
+The watch starts at the resourceVersion of the list the victim was picked from (else the
+delete's), so nothing between the delete and the watch is missed: a ReplicaSet's
+replacement arrives as ADDED under a new name, a StatefulSet's under the same name with a
+new UID.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,8 @@ from chaos.platforms.kubernetes.pods import is_live, is_ready, owner_uid
 if TYPE_CHECKING:
     from chaos.platforms.kubernetes.client import Cluster
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Killed:
@@ -34,7 +38,8 @@ class Killed:
     at: float = field(default_factory=time.time)
 
 
-def delete(cluster: Cluster, pod: Pod, grace_s: float, selector: str) -> Killed:
+def delete(cluster: Cluster, pod: Pod, grace_s: float, selector: str,
+           listed_rv: str | None = None) -> Killed:
     answer: Any
     body = client.V1DeleteOptions(
         grace_period_seconds=max(0, round(grace_s)),
@@ -51,7 +56,8 @@ def delete(cluster: Cluster, pod: Pod, grace_s: float, selector: str) -> Killed:
     meta = getattr(answer, "metadata", None)
     rv = getattr(meta, "resource_version", None)
     owner = owner_uid(answer) if isinstance(answer, client.V1Pod) else None
-    return Killed(str(pod.uid), owner, selector, str(rv) if rv else None)
+    start = listed_rv or (str(rv) if rv else None)
+    return Killed(str(pod.uid), owner, selector, start)
 
 
 def restarts(obj: Any) -> int:
@@ -71,6 +77,8 @@ class _Progress:
 
     def see(self, kind: str, obj: Any) -> bool:
         uid = obj.metadata.uid
+        log.debug("watch %s %s uid %s ready %s owner %s", kind, obj.metadata.name, uid,
+                  is_ready(obj), owner_uid(obj))
         if uid == self.killed.uid:
             self.owner = self.owner or owner_uid(obj)
             if kind == "DELETED":
@@ -79,6 +87,8 @@ class _Progress:
                 self.gone, self.replacement = True, obj.metadata.name  # restarted in place
         elif kind == "ADDED":
             self.fresh.add(uid)
+            if obj.metadata.name == self.old.name:  # a StatefulSet's pod comes back when
+                self.gone = True  # the old one is gone
         if (uid in self.fresh and kind != "DELETED" and is_ready(obj) and is_live(obj)
                 and (self.owner is None or owner_uid(obj) == self.owner)):
             self.replacement = obj.metadata.name
