@@ -25,17 +25,18 @@ STUBBORN = ["python", "-c", "import signal, time\n"
             "signal.signal(signal.SIGTERM, lambda *a: print('got TERM', flush=True))\n"
             "print('up', flush=True)\ntime.sleep(600)"]
 POLITE = ["python", "-c", "import signal, sys, time\n"
-          "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\ntime.sleep(600)"]
+          "signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))\n"
+          "print('up', flush=True)\ntime.sleep(600)"]
 WEB = ["python", "-m", "http.server", "8080"]
 
 
-def workload(kind: str, name: str, command: list[str], replicas: int = 1,
+def workload(kind: str, name: str, command: list[str], replicas: int = 1, grace: int = 2,
              **pod: Any) -> dict[str, Any]:
     labels = {"app": name, "tier": "worker"}
     spec: dict[str, Any] = {
         "replicas": replicas, "selector": {"matchLabels": {"app": name}},
         "template": {"metadata": {"labels": labels}, "spec": {
-            "terminationGracePeriodSeconds": 2,
+            "terminationGracePeriodSeconds": grace,
             "containers": [{"name": "main", "image": "none", "command": command,
                             "ports": [{"name": "http", "containerPort": 8080}]}], **pod}}}
     if kind == "StatefulSet":
@@ -184,19 +185,19 @@ def test_port_forward_reaches_the_pod(cluster: Cluster, core: client.CoreV1Api) 
 
 
 @pytest.mark.parametrize(("command", "low", "high"), [
-    (STUBBORN, 2.0, 4.5),  # handles TERM but stays: KILL after the 2 s grace
-    (SLEEP, 2.0, 4.5),  # PID 1 without a TERM handler ignores TERM: KILL after the grace
-    (POLITE, 0.0, 1.5),  # exits on TERM: gone long before the grace ends
+    (STUBBORN, 1.0, 3.0),  # handles TERM but stays: KILL after the 1 s grace
+    (SLEEP, 1.0, 3.0),  # PID 1 without a TERM handler ignores TERM: KILL after the grace
+    (POLITE, 0.0, 0.9),  # exits on TERM: gone before the grace ends
 ])
 def test_grace_period_term_then_kill(cluster: Cluster, core: client.CoreV1Api,
                                      command: list[str], low: float, high: float) -> None:
     name = f"grace-{low:g}-{len(command)}"
-    deploy(cluster, workload("StatefulSet", name, command))
+    deploy(cluster, workload("StatefulSet", name, command, grace=1))
     pod = f"{name}-0"
     uid = core.read_namespaced_pod(pod, NS).metadata.uid
-    wait_for(lambda: "up" in core.read_namespaced_pod_log(pod, NS) or command != STUBBORN)
+    wait_for(lambda: command is SLEEP or "up" in core.read_namespaced_pod_log(pod, NS))
     started = time.monotonic()
-    deleted = core.delete_namespaced_pod(pod, NS)  # the pod's own grace: 2 s
+    deleted = core.delete_namespaced_pod(pod, NS)  # the pod's own grace: 1 s
     assert deleted.metadata.deletion_timestamp is not None
 
     def gone() -> bool:
@@ -248,7 +249,7 @@ def test_logs_and_request_record(cluster: Cluster, core: client.CoreV1Api) -> No
 
 def test_rollout_restart_by_patch_replaces_pods(cluster: Cluster,
                                                 core: client.CoreV1Api) -> None:
-    deploy(cluster, workload("Deployment", "rolled", SLEEP, replicas=2))
+    deploy(cluster, workload("Deployment", "rolled", POLITE, replicas=2))
     before = {p.metadata.name for p in pods_of(core, "rolled")}
     apps = client.AppsV1Api(core.api_client)
     apps.patch_namespaced_deployment("rolled", NS, {"spec": {"template": {"metadata": {
@@ -256,3 +257,19 @@ def test_rollout_restart_by_patch_replaces_pods(cluster: Cluster,
     wait_for(lambda: (names := {p.metadata.name for p in pods_of(core, "rolled")
                                 if ready(p)}) and len(names) == 2 and not names & before)
     cluster.wait_ready(NS, timeout=15)
+
+
+def test_exited_container_restarts_in_place(cluster: Cluster, core: client.CoreV1Api) -> None:
+    cluster.apply(workload("StatefulSet", "crashy", ["sh", "-c", "echo run $$; sleep .5; exit 4"]),
+                  namespace=NS)
+
+    def crashy() -> Any:
+        pods = core.list_namespaced_pod(NS, field_selector="metadata.name=crashy-0").items
+        return pods[0] if pods else None
+
+    uid = wait_for(crashy).metadata.uid
+    pod = wait_for(lambda: (p := crashy()) and p.status.container_statuses
+                   and p.status.container_statuses[0].restart_count >= 1 and p)
+    assert pod.metadata.uid == uid  # same pod, same name: the kubelet restarted the container
+    assert pod.status.container_statuses[0].last_state.terminated.exit_code == 4
+    assert core.read_namespaced_pod_log("crashy-0", NS, previous=True).strip() == "run 1"
