@@ -171,11 +171,19 @@ class Api:
         grace: int | None = None
         if request.query.get("gracePeriodSeconds") not in (None, ""):
             grace = int(request.query["gracePeriodSeconds"])
+        body: Any = {}
         if request.can_read_body:
             with contextlib.suppress(ValueError):
                 body = json.loads(await request.text() or "{}")
-                if isinstance(body, dict) and body.get("gracePeriodSeconds") is not None:
-                    grace = int(body["gracePeriodSeconds"])
+        if isinstance(body, dict):
+            if body.get("gracePeriodSeconds") is not None:
+                grace = int(body["gracePeriodSeconds"])
+            cur = self._get(t)
+            for key in ("uid", "resourceVersion"):
+                want = (body.get("preconditions") or {}).get(key)
+                if want is not None and want != cur["metadata"].get(key):
+                    raise ApiError(409, "Conflict", f"Precondition failed: {key}: {want}, "
+                                   f"object: {cur['metadata'].get(key)}")
         if t.resource == "pods":
             self._get(t)
             return await asyncio.to_thread(self.hooks.delete_pod, t.namespace, t.name, grace)
@@ -222,7 +230,8 @@ class Api:
 
         def listener(event: Event) -> None:
             if event.resource == t.resource:
-                loop.call_soon_threadsafe(queue.put_nowait, event)
+                with contextlib.suppress(RuntimeError):  # the loop closed: the double stops
+                    loop.call_soon_threadsafe(queue.put_nowait, event)
 
         unsubscribe = self.store.subscribe(listener)
         try:
@@ -239,11 +248,34 @@ class Api:
             resp = web.StreamResponse(headers={"Content-Type": "application/json"})
             await resp.prepare(request)
 
+            inside: set[str] = set()  # uids currently matching the selectors
+            if rv_text not in ("", "0"):  # the selection as it was at that resourceVersion
+                last: dict[str, Event] = {}
+                for e in self.store.events:
+                    if e.rv > int(rv_text):
+                        break
+                    if e.resource == t.resource:
+                        last[e.obj["metadata"]["uid"]] = e
+                inside = {uid for uid, e in last.items() if e.type != "DELETED" and sel(e.obj)
+                          and (not t.namespace or e.obj["metadata"].get("namespace") ==
+                               t.namespace)}
+
             async def send(e: Event) -> None:
-                ns_ok = not t.namespace or e.obj["metadata"].get("namespace") == t.namespace
-                if ns_ok and sel(e.obj):
-                    line = json.dumps({"type": e.type, "object": e.obj}) + "\n"
-                    await resp.write(line.encode())
+                """As the watch cache: an object entering the selection is ADDED, one
+                leaving it is DELETED."""
+                if t.namespace and e.obj["metadata"].get("namespace") != t.namespace:
+                    return
+                uid, match, kind = e.obj["metadata"]["uid"], sel(e.obj), e.type
+                if kind != "DELETED" and match:
+                    kind = "MODIFIED" if uid in inside else "ADDED"
+                    inside.add(uid)
+                elif uid in inside:
+                    kind = "DELETED"
+                    inside.discard(uid)
+                else:
+                    return
+                line = json.dumps({"type": kind, "object": e.obj}) + "\n"
+                await resp.write(line.encode())
 
             for e in backlog:
                 await send(e)

@@ -4,7 +4,7 @@ the request record. Objects here have no running pods, so these tests need no ro
 from __future__ import annotations
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from kubernetes.client.rest import ApiException
 
 from tests.k8s.double import Cluster
@@ -116,3 +116,31 @@ def test_patch_flavours() -> None:
                           {"op": "add", "path": "/metadata/labels/z", "value": "3"}])
     assert jp["spec"]["containers"][0]["image"] == "9"
     assert jp["metadata"]["labels"]["z"] == "3"
+
+
+def test_watch_follows_the_selection(filled: Cluster) -> None:
+    core = _core(filled)
+    listed = core.list_namespaced_config_map("chaos", label_selector="tier=worker")
+    core.patch_namespaced_config_map("a", "chaos", {"metadata": {"labels": {"tier": "gone"}}})
+    core.patch_namespaced_config_map("b", "chaos", {"data": {"k": "2"}})
+    core.patch_namespaced_config_map("c", "chaos", {"metadata": {"labels": {"tier": "worker"}}})
+    core.delete_namespaced_config_map("b", "chaos")
+    events = [(e["type"], e["object"].metadata.name) for e in watch.Watch().stream(
+        core.list_namespaced_config_map, "chaos", label_selector="tier=worker",
+        resource_version=listed.metadata.resource_version, timeout_seconds=1)]
+    assert events == [("DELETED", "a"), ("MODIFIED", "b"), ("ADDED", "c"), ("DELETED", "b")]
+
+
+def test_delete_honours_preconditions(filled: Cluster) -> None:
+    core = _core(filled)
+    mark = filled.mark()
+    with pytest.raises(ApiException) as err:
+        core.delete_namespaced_config_map("a", "chaos", body=client.V1DeleteOptions(
+            preconditions=client.V1Preconditions(uid="not-the-uid")))
+    assert err.value.status == 409
+    assert filled.get("ConfigMap", "chaos", "a") is not None
+    uid = core.read_namespaced_config_map("a", "chaos").metadata.uid
+    core.delete_namespaced_config_map("a", "chaos", body=client.V1DeleteOptions(
+        preconditions=client.V1Preconditions(uid=uid)))
+    assert filled.get("ConfigMap", "chaos", "a") is None
+    assert [r.verb for r in filled.writes(since=mark)] == ["delete", "delete"]
