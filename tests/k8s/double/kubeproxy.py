@@ -67,7 +67,10 @@ class KubeProxy:
 
             async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter,
                              ns: str = ns, name: str = name, port: int = port) -> None:
-                await self._forward(r, w, ns, name, port)
+                try:
+                    await self._forward(r, w, ns, name, port)
+                except asyncio.CancelledError:  # the double stops: end quietly
+                    w.close()
 
             with contextlib.suppress(OSError):  # retried on the next sync
                 self._servers[key] = await asyncio.start_server(handle, where[key], port)
