@@ -15,6 +15,8 @@ import secrets
 import subprocess
 import threading
 
+from chaos.run.rollback import alive
+
 _BRIDGE = re.compile(r"^\d+:\s+(pcd(\d+)x\d+)[:@]")
 
 
@@ -27,23 +29,13 @@ def ip(*args: str, netns_pid: int | None = None) -> None:
         raise OSError(f"{' '.join(argv)}: {done.stderr.strip()}")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep_stale() -> None:
     """Delete bridges left by doubles whose process died (SIGKILLed test runs)."""
     out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True,
                          check=False).stdout
     for line in out.splitlines():
         m = _BRIDGE.match(line)
-        if m and not _alive(int(m[2])):
+        if m and not alive(int(m[2])):
             subprocess.run(["ip", "link", "del", m[1]], capture_output=True, check=False)
 
 

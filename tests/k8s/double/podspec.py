@@ -99,25 +99,23 @@ def port_number(pod: Obj, port: Any) -> int:
     raise KeyError(f"no container port named {port!r}")
 
 
+SOURCES = {  # volume kind -> (resource, field naming the object, files of it)
+    "secret": ("secrets", "secretName", secret_files),
+    "configMap": ("configmaps", "name", configmap_files),
+}
+
+
 def volume_files(store: Store, pod: Obj, volume: dict[str, Any]) -> dict[str, bytes] | None:
-    """The files of a secret/configMap volume; None for emptyDir and unknown kinds."""
-    ns = pod["metadata"]["namespace"]
-    if "secret" in volume:
-        ref = volume["secret"]
-        obj = store.get("secrets", ns, ref["secretName"])
-        if obj is None:
-            if ref.get("optional"):
-                return {}
-            raise NotReadyYet(f'secret "{ref["secretName"]}" not found')
-        return secret_files(obj, ref.get("items"))
-    if "configMap" in volume:
-        ref = volume["configMap"]
-        obj = store.get("configmaps", ns, ref["name"])
-        if obj is None:
-            if ref.get("optional"):
-                return {}
-            raise NotReadyYet(f'configmap "{ref["name"]}" not found')
-        return configmap_files(obj, ref.get("items"))
+    """The files of a secret/configMap volume; None for emptyDir and other kinds."""
+    for kind, (resource, field, files) in SOURCES.items():
+        if kind in volume:
+            ref = volume[kind]
+            obj = store.get(resource, pod["metadata"]["namespace"], ref[field])
+            if obj is None:
+                if ref.get("optional"):
+                    return {}
+                raise NotReadyYet(f'{resource[:-1]} "{ref[field]}" not found')
+            return files(obj, ref.get("items"))
     return None
 
 

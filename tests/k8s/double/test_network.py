@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.stream import stream
 
 from tests.k8s.double import Cluster
@@ -20,11 +20,6 @@ NS = "net"
 def cluster(k8s_double_module: Cluster) -> Cluster:
     k8s_double_module.create_namespace(NS)
     return k8s_double_module
-
-
-@pytest.fixture(scope="module")
-def core(cluster: Cluster) -> client.CoreV1Api:
-    return client.CoreV1Api(config.new_client_from_config(config_file=str(cluster.kubeconfig)))
 
 
 def sh(core: client.CoreV1Api, pod: str, script: str) -> str:

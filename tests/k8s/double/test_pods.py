@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 from kubernetes.stream import portforward, stream
 
 from chaos.platforms.supervisor import process_state
@@ -48,11 +48,6 @@ def workload(kind: str, name: str, command: list[str], replicas: int = 1, grace:
 def cluster(k8s_double_module: Cluster) -> Cluster:
     k8s_double_module.create_namespace(NS)
     return k8s_double_module
-
-
-@pytest.fixture(scope="module")
-def core(cluster: Cluster) -> client.CoreV1Api:
-    return client.CoreV1Api(config.new_client_from_config(config_file=str(cluster.kubeconfig)))
 
 
 def deploy(cluster: Cluster, *docs: dict[str, Any]) -> None:
