@@ -4,20 +4,16 @@ with a grace period, and keeps the Pod's status current."""
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import queue
 import signal
-import socket
-import ssl
-import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from chaos.platforms.supervisor import Spawner
-from tests.k8s.double import podspec
+from tests.k8s.double import podspec, probes
 from tests.k8s.double.dns import Dns
 from tests.k8s.double.network import Network
 from tests.k8s.double.runtime import Container, rfc3339
@@ -25,7 +21,6 @@ from tests.k8s.double.store import Event, Obj, Store, now_iso
 from tests.k8s.double.volumes import project
 
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-PROBE_EVERY_S = 0.2  # faster than any real periodSeconds: the double favours test speed
 
 
 class _Stale(Exception):
@@ -198,51 +193,17 @@ class PodWorker:
         return container
 
     def _watch(self, container: Container) -> None:
-        ready = False
-        spec = podspec.container(self.pod).get("readinessProbe")
-        delay = float((spec or {}).get("initialDelaySeconds", 0))
-        while not container.exited.wait(PROBE_EVERY_S):
+        readiness = probes.Readiness(podspec.container(self.pod).get("readinessProbe"))
+        while not container.exited.wait(probes.EVERY_S):
             if self.deleting.is_set():
                 continue
-            ok = (time.time_ns() - container.started_ns) / 1e9 >= delay and self._probe(
-                spec, container)
-            if ok != ready:
-                ready = ok
-                self._set_ready(ok)
-        if ready:
+            ran = (time.time_ns() - container.started_ns) / 1e9
+            changed = readiness.observe(ran, lambda spec: probes.probe(
+                self.pod, self.ip, spec, self.k.nsenter(container.pid1)))
+            if changed:
+                self._set_ready(readiness.ready)
+        if readiness.ready:
             self._set_ready(False)
-
-    def _probe(self, spec: dict[str, Any] | None, container: Container) -> bool:
-        if not spec:
-            return True
-        try:
-            if "httpGet" in spec:
-                h = spec["httpGet"]
-                port = podspec.port_number(self.pod, h["port"])
-                conn: http.client.HTTPConnection
-                if h.get("scheme", "HTTP").upper() == "HTTPS":
-                    ctx = ssl.create_default_context()
-                    ctx.check_hostname = False
-                    ctx.verify_mode = ssl.CERT_NONE
-                    conn = http.client.HTTPSConnection(self.ip, port, timeout=1, context=ctx)
-                else:
-                    conn = http.client.HTTPConnection(self.ip, port, timeout=1)
-                try:
-                    conn.request("GET", h.get("path", "/"))
-                    return 200 <= conn.getresponse().status < 400
-                finally:
-                    conn.close()
-            if "tcpSocket" in spec:
-                port = podspec.port_number(self.pod, spec["tcpSocket"]["port"])
-                with socket.create_connection((self.ip, port), timeout=1):
-                    return True
-            if "exec" in spec:
-                done = subprocess.run(self.k.nsenter(container.pid1) + spec["exec"]["command"],
-                                      capture_output=True, timeout=2, check=False)
-                return done.returncode == 0
-        except (OSError, http.client.HTTPException, subprocess.TimeoutExpired, KeyError):
-            return False
-        return True
 
     def terminate(self, grace: int) -> None:
         """TERM now (unless grace is 0), KILL after `grace` seconds."""

@@ -268,3 +268,20 @@ def test_exited_container_restarts_in_place(cluster: Cluster, core: client.CoreV
     assert pod.metadata.uid == uid  # same pod, same name: the kubelet restarted the container
     assert pod.status.container_statuses[0].last_state.terminated.exit_code == 4
     assert core.read_namespaced_pod_log("crashy-0", NS, previous=True).strip() == "run 1"
+
+
+def test_readiness_follows_an_exec_probe_with_thresholds(cluster: Cluster,
+                                                         core: client.CoreV1Api,
+                                                         tmp_path: Path) -> None:
+    flag = tmp_path / "ready"
+    flag.touch()
+    app = workload("StatefulSet", "probed", SLEEP)
+    app["spec"]["template"]["spec"]["containers"][0]["readinessProbe"] = {
+        "exec": {"command": ["test", "-e", str(flag)]}, "failureThreshold": 3}
+    deploy(cluster, app)
+    flag.unlink()
+    started = time.monotonic()
+    wait_for(lambda: not ready(core.read_namespaced_pod("probed-0", NS)))
+    assert time.monotonic() - started >= 0.4  # three failed probes 0.2 s apart, not one
+    flag.touch()
+    wait_for(lambda: ready(core.read_namespaced_pod("probed-0", NS)))
