@@ -177,19 +177,27 @@ class PodStreams:
         if not writers:
             await ws.close()
             return ws
-        done = asyncio.ensure_future(asyncio.gather(*pumps))
-        done.add_done_callback(lambda _: asyncio.ensure_future(ws.close()))
-        async for msg in ws:
-            if msg.type != WSMsgType.BINARY or not msg.data:
-                continue
-            writer = writers.get(msg.data[0] // 2)
-            if writer is not None and msg.data[0] % 2 == 0:
-                writer.write(msg.data[1:])
-                with contextlib.suppress(ConnectionError):
-                    await writer.drain()
-        for writer in writers.values():
-            writer.close()
-        done.cancel()
+
+        async def close_when_pod_side_ends() -> None:
+            await asyncio.gather(*pumps, return_exceptions=True)
+            await ws.close()
+
+        closer = asyncio.ensure_future(close_when_pod_side_ends())
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.BINARY or not msg.data:
+                    continue
+                writer = writers.get(msg.data[0] // 2)
+                if writer is not None and msg.data[0] % 2 == 0:
+                    writer.write(msg.data[1:])
+                    with contextlib.suppress(ConnectionError):
+                        await writer.drain()
+        finally:
+            for writer in writers.values():
+                writer.close()
+            for task in (*pumps, closer):
+                task.cancel()
+            await asyncio.gather(*pumps, closer, return_exceptions=True)
         return ws
 
     @staticmethod
