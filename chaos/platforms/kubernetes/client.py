@@ -1,13 +1,12 @@
 """The official client, connected once: kubeconfig/context, or the in-cluster account.
 
 `kubernetes.stream` swaps `api_client.call_api` while it opens a websocket, which is not
-thread-safe, so exec and port-forward use their own ApiClient under a lock (held only
-while the websocket opens).
+thread-safe, so every exec and port-forward opens its websocket through an ApiClient of
+its own (cheap: no connection is made until used), and many can open at once.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from kubernetes import client, config
@@ -24,13 +23,15 @@ __all__ = ["ApiException", "Cluster", "connect", "reason"]
 class Cluster:
     """CoreV1 and AppsV1 on one connection, plus a websocket connection for streams."""
 
-    def __init__(self, api: client.ApiClient, ws: client.ApiClient) -> None:
-        self.api = api
+    def __init__(self, cfg: client.Configuration) -> None:
+        self.cfg = cfg
+        self.api = client.ApiClient(cfg)
         # typed Any: the generated models make every field Optional; the API guarantees them
-        self.core: Any = client.CoreV1Api(api)
-        self.apps: Any = client.AppsV1Api(api)
-        self._ws_core = client.CoreV1Api(ws)
-        self._ws_lock = threading.Lock()
+        self.core: Any = client.CoreV1Api(self.api)
+        self.apps: Any = client.AppsV1Api(self.api)
+
+    def _ws_core(self) -> Any:
+        return client.CoreV1Api(client.ApiClient(self.cfg))
 
     def exec_stream(self, namespace: str, pod: str, container: str | None,
                     command: list[str]) -> Any:
@@ -39,22 +40,19 @@ class Cluster:
                                   "stdout": True, "tty": False, "_preload_content": False}
         if container:
             kwargs["container"] = container
-        with self._ws_lock:
-            return stream(self._ws_core.connect_get_namespaced_pod_exec, pod, namespace,
-                          **kwargs)
+        return stream(self._ws_core().connect_get_namespaced_pod_exec, pod, namespace, **kwargs)
 
     def port_forward(self, namespace: str, pod: str, port: int) -> Any:
         """An open port-forward websocket to one port of a pod (`.socket(port)`)."""
-        with self._ws_lock:
-            return portforward(self._ws_core.connect_get_namespaced_pod_portforward, pod,
-                               namespace, ports=str(port))
+        return portforward(self._ws_core().connect_get_namespaced_pod_portforward, pod,
+                           namespace, ports=str(port))
 
     def close(self) -> None:
-        for api in (self.api, self._ws_core.api_client):
-            try:
-                api.close()
-            except Exception:  # pragma: no cover - best effort at teardown
-                continue
+        api: Any = self.api
+        try:
+            api.close()
+        except Exception:  # pragma: no cover - best effort at teardown
+            return
 
 
 def _configuration(settings: Settings) -> client.Configuration:
@@ -72,12 +70,12 @@ def _configuration(settings: Settings) -> client.Configuration:
         raise PlatformError(f"kubernetes: cannot load {where}"
                             f"{f' context {settings.context}' if settings.context else ''}: "
                             f"{exc}") from None
+    cfg.connection_pool_maxsize = 32  # port-forward lookups run in many threads at once
     return cfg
 
 
 def connect(settings: Settings) -> Cluster:
-    cfg = _configuration(settings)
-    return Cluster(client.ApiClient(cfg), client.ApiClient(cfg))
+    return Cluster(_configuration(settings))
 
 
 def reason(exc: ApiException) -> str:

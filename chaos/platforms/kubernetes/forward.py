@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
+import selectors
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Locate = Callable[[], tuple[str, int]]  # -> (pod name, port) at connect time
+CACHE_S = 2.0  # how long a looked-up pod is reused without asking the API again
 
 
 class Forwarder:
@@ -33,6 +35,8 @@ class Forwarder:
         self._closed = threading.Event()
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._where: tuple[str, int] | None = None  # the last pod found, while it answers
+        self._where_at = 0.0
         threading.Thread(target=self._accept, name=f"port-forward {what}", daemon=True).start()
 
     @property
@@ -52,12 +56,14 @@ class Forwarder:
         with self._lock:
             self._conns.add(conn)
         try:
-            pod, port = self.locate()
+            pod, port = self._located()
             pf = self.cluster.port_forward(self.namespace, pod, port)
             remote = pf.socket(port)
             remote.setblocking(True)
-            _pump(conn, remote, self._closed)
+            if not _pump(conn, remote, self._closed):
+                self._where = None  # the pod sent nothing: look it up again next time
         except Exception as exc:
+            self._where = None
             log.debug("port-forward %s: %s", self.what, exc)
         finally:
             with self._lock:
@@ -67,6 +73,14 @@ class Forwarder:
             if pf is not None:
                 with contextlib.suppress(Exception):
                     pf.close()
+
+    def _located(self) -> tuple[str, int]:
+        """The pod to forward to: looked up again after a failure or after CACHE_S."""
+        where = self._where
+        if where is None or time.monotonic() - self._where_at > CACHE_S:
+            where = self._where = self.locate()
+            self._where_at = time.monotonic()
+        return where
 
     def close(self) -> None:
         self._closed.set()
@@ -79,17 +93,21 @@ class Forwarder:
                 conn.shutdown(socket.SHUT_RDWR)
 
 
-def _pump(a: socket.socket, b: Any, closed: threading.Event) -> None:
-    """Copy bytes both ways until either side closes."""
-    peers = {a.fileno(): (a, b), b.fileno(): (b, a)}
-    while not closed.is_set():
-        ready, _, _ = select.select(list(peers), [], [], 0.5)
-        for fd in ready:
-            src, dst = peers[fd]
-            try:
-                data = src.recv(65536)
-            except OSError:
-                return
-            if not data:
-                return
-            dst.sendall(data)
+def _pump(a: socket.socket, b: Any, closed: threading.Event) -> bool:
+    """Copy bytes both ways until either side closes; whether the pod side sent anything."""
+    answered = False
+    with selectors.DefaultSelector() as sel:  # epoll: no 1024-descriptor limit
+        sel.register(a, selectors.EVENT_READ, b)
+        sel.register(b, selectors.EVENT_READ, a)
+        while not closed.is_set():
+            for key, _ in sel.select(0.5):
+                src, dst = key.fileobj, key.data
+                try:
+                    data = src.recv(65536)  # type: ignore[union-attr]
+                except OSError:
+                    return answered
+                if not data:
+                    return answered
+                answered = answered or src is b
+                dst.sendall(data)
+    return answered

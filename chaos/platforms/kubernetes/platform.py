@@ -54,6 +54,7 @@ class KubernetesPlatform:
         self._listed: dict[str, str] = {}  # component -> resourceVersion of its last list
         self._lock = threading.RLock()
         self._state = "new"
+        self._attached = False  # past the namespace gate: only then is anything touched
         self._started = time.time()
 
     # ------------------------------------------------------------------ lifecycle
@@ -69,6 +70,7 @@ class KubernetesPlatform:
         self._started = time.time()
         self._cluster = connect(self.settings)
         safety.check(self._cluster, self.settings)  # before anything else, reads only
+        self._attached = True
         self._addresses = Addresses(self._cluster, self.target, self.ns,
                                     self.settings.address_mode)
         try:
@@ -106,7 +108,7 @@ class KubernetesPlatform:
 
                 proxies.remove(self._proxy_url, self._created_proxies)
             self._created_proxies = []
-            if self._cluster is not None:
+            if self._cluster is not None and self._attached:
                 from chaos.platforms.kubernetes.logs import save_logs
 
                 save_logs(self._cluster, self.target, self.ns, self.run_dir / "pods",
