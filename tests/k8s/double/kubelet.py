@@ -215,9 +215,8 @@ class PodWorker:
         if grace <= 0:
             container.kill()
             return
-        if first:
-            self._set_ready(False)
-            container.signal(signal.SIGTERM)
+        if first:  # Ready stays as it was (as on a real node): clients must look at
+            container.signal(signal.SIGTERM)  # deletionTimestamp, as endpoints do
         timer = threading.Timer(grace, container.kill)
         timer.daemon = True
         timer.start()
