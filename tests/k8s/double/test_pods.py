@@ -285,3 +285,17 @@ def test_readiness_follows_an_exec_probe_with_thresholds(cluster: Cluster,
     assert time.monotonic() - started >= 0.4  # three failed probes 0.2 s apart, not one
     flag.touch()
     wait_for(lambda: ready(core.read_namespaced_pod("probed-0", NS)))
+
+
+def test_log_follow_and_since(cluster: Cluster, core: client.CoreV1Api) -> None:
+    cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "printer"},
+                   "spec": {"restartPolicy": "Never", "containers": [{
+                       "name": "p", "command": ["sh", "-c", "echo a; sleep 1; echo b"]}]}},
+                  namespace=NS)
+    wait_for(lambda: cluster.pod_process(NS, "printer"))
+    followed = core.read_namespaced_pod_log("printer", NS, follow=True, _preload_content=False)
+    assert followed.data.decode() == "a\nb\n"  # returned once the container ended
+    wait_for(lambda: core.read_namespaced_pod("printer", NS).status.phase == "Succeeded")
+    assert core.read_namespaced_pod_log("printer", NS, since_seconds=60) == "a\nb\n"
+    time.sleep(1.1)
+    assert core.read_namespaced_pod_log("printer", NS, since_seconds=1) == ""
