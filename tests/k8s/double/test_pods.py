@@ -179,20 +179,21 @@ def test_port_forward_reaches_the_pod(cluster: Cluster, core: client.CoreV1Api) 
         pass
 
 
-@pytest.mark.parametrize(("command", "low", "high"), [
-    (STUBBORN, 1.0, 3.0),  # handles TERM but stays: KILL after the 1 s grace
-    (SLEEP, 1.0, 3.0),  # PID 1 without a TERM handler ignores TERM: KILL after the grace
-    (POLITE, 0.0, 0.9),  # exits on TERM: gone before the grace ends
+@pytest.mark.parametrize(("command", "grace", "low", "high"), [
+    (STUBBORN, 1, 1.0, 3.0),  # handles TERM but stays: KILL after the 1 s grace
+    (SLEEP, 1, 1.0, 3.0),  # PID 1 without a TERM handler ignores TERM: KILL after the grace
+    (POLITE, 4, 0.0, 3.0),  # exits on TERM: gone before the grace ends
 ])
 def test_grace_period_term_then_kill(cluster: Cluster, core: client.CoreV1Api,
-                                     command: list[str], low: float, high: float) -> None:
-    name = f"grace-{low:g}-{len(command)}"
-    deploy(cluster, workload("StatefulSet", name, command, grace=1))
+                                     command: list[str], grace: int, low: float,
+                                     high: float) -> None:
+    name = f"grace-{grace}-{len(command)}"
+    deploy(cluster, workload("StatefulSet", name, command, grace=grace))
     pod = f"{name}-0"
     uid = core.read_namespaced_pod(pod, NS).metadata.uid
     wait_for(lambda: command is SLEEP or "up" in core.read_namespaced_pod_log(pod, NS))
     started = time.monotonic()
-    deleted = core.delete_namespaced_pod(pod, NS)  # the pod's own grace: 1 s
+    deleted = core.delete_namespaced_pod(pod, NS)  # the pod's own grace period
     assert deleted.metadata.deletion_timestamp is not None
 
     def gone() -> bool:
