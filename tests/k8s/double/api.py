@@ -137,6 +137,8 @@ class Api:
         if m == "PUT":
             body = await request.json()
             rv = (body.get("metadata") or {}).get("resourceVersion")
+            if "status" in (cur := self._get(t)):  # status only through /status
+                body["status"] = cur["status"]
             return web.json_response(self.store.update(t.resource, t.namespace, t.name, body, rv))
         if m == "PATCH":
             return web.json_response(await self._patch(request, t, ""))
