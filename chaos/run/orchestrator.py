@@ -207,6 +207,9 @@ class Run:
         self.platform = platform_cls(self.target, self.run_dir, self.bug)
         self.progress.note(f"starting target {self.target.metadata.name}")
         self.platform.up()
+        observer = self._observer()
+        if observer is not None and hasattr(observer, "snapshot"):
+            observer.snapshot()  # run-scoped totals: the deployment may outlive many runs
         settings = resolve_all(self.target.probes.settings, self.platform.resolve)
         env = self.probe_env = ProbeEnv(self.target, self.platform, settings)
         probes = {}
