@@ -195,3 +195,12 @@ def test_rotate_certificate_backs_up_patches_and_restores(
     after = cluster.get("Secret", helpers.NS, "payment-tls")
     assert after is not None and after["data"] == before["data"]
     assert cluster.get("Secret", helpers.NS, swap.backup) is None
+
+
+def test_pod_kill_benchmark_smoke(cluster: Cluster, platform: KubernetesPlatform) -> None:
+    """benchmarks/k8s_pod_kill.py, one round: at most 3 writes or lists plus 1 watch."""
+    from benchmarks.k8s_pod_kill import measure
+
+    result = measure(cluster, platform, 1, helpers.NS)
+    assert result["goal_met"], result
+    assert result["watches_per_kill"] == 1
