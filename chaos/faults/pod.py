@@ -233,7 +233,10 @@ class PauseAction:
 
     def verify(self) -> None:
         try:
-            stopped = _need(self.platform, "pod.pause").paused(self.pod)
+            if self.platform is None and self.pod.pid is not None:  # restored, local
+                stopped = process_state(self.pod.pid) in ("T", "t")
+            else:
+                stopped = _need(self.platform, "pod.pause").paused(self.pod)
         except PlatformError as exc:
             raise FaultNotEffective(f"pod.pause {self.pod.name}: {exc}") from None
         if not stopped:
