@@ -169,6 +169,11 @@ def alive(platform: Platform, pod: Pod) -> bool:
         return False
 
 
+def _ident(pod: Pod) -> str:
+    """`pid 123` locally, `uid 1a2b3c4d` on a cluster."""
+    return f"pid {pod.pid}" if pod.pid is not None else f"uid {(pod.uid or '?')[:8]}"
+
+
 def _need(platform: Platform | None, what: str) -> Platform:
     if platform is None:
         raise FaultNotEffective(f"{what}: needs a running platform (restored from a record)")
@@ -186,7 +191,7 @@ class KillAction:
         self.replacement: Pod | None = None
 
     def describe(self) -> str:
-        return f"pod.kill {self.pod.name} (pid {self.pod.pid}) with SIG{self.params['signal']}"
+        return f"pod.kill {self.pod.name} ({_ident(self.pod)}) with SIG{self.params['signal']}"
 
     def record(self) -> dict[str, Any]:
         return {**pod_record(self.pod), **self.params}
@@ -220,7 +225,7 @@ class PauseAction:
         self.pod, self.platform = pod, platform
 
     def describe(self) -> str:
-        return f"pod.pause {self.pod.name} (pid {self.pod.pid}): SIGSTOP, SIGCONT on revert"
+        return f"pod.pause {self.pod.name} ({_ident(self.pod)}): SIGSTOP, SIGCONT on revert"
 
     def record(self) -> dict[str, Any]:
         return pod_record(self.pod)
