@@ -204,3 +204,36 @@ def test_pod_kill_benchmark_smoke(cluster: Cluster, platform: KubernetesPlatform
     result = measure(cluster, platform, 1, helpers.NS)
     assert result["goal_met"], result
     assert result["watches_per_kill"] == 1
+
+
+def test_crash_point_fires_and_the_container_restarts_in_place(
+    platform: KubernetesPlatform, tmp_path: Path
+) -> None:
+    """pod.crash through the address mode: armed on consumer-0, it SIGKILLs itself on its
+    next message; Kubernetes restarts the container in the same pod (same UID)."""
+    import json
+    import random
+
+    from chaos.faults.base import FaultEnv
+    from chaos.faults.pod import CRASH
+    from chaos.spec.structs import decode
+
+    params = decode(CRASH.Params, {"selector": {"app": "consumer"}, "mode": "all",
+                                   "point": "before-effects", "timeout": "60s"})
+    env = FaultEnv(platform.target, platform, random.Random(1), tmp_path, None)
+    actions = CRASH.actions(params, env)
+    first = next(a for a in actions if a.pod.name == "consumer-0")  # type: ignore[attr-defined]
+    others = [a for a in actions if a is not first]
+    first.apply()
+    host, port = platform.resolve("${proxy:producer-broker}").rsplit(":", 1)
+    r = redis.Redis(host=host, port=int(port), socket_timeout=10)
+    payload = json.dumps({"sku": "sku-1", "qty": 1, "amount": 100, "customer": "c-1",
+                          "card": "4242"})
+    for i in range(30):
+        r.xadd("orders", {"order_id": i, "run_id": "crash-test", "payload": payload, "ts": 0})
+    first.verify()
+    new = first.replacement  # type: ignore[attr-defined]
+    assert new is not None and new.name == "consumer-0" and new.restarts > first.pod.restarts  # type: ignore[attr-defined]
+    for action in others:  # never armed: revert is a no-op DELETE /crash on a live pod
+        action.revert()
+    first.revert()
