@@ -112,7 +112,10 @@ def test_service_mode_names_cluster_dns(cluster: Cluster) -> None:
         assert book.resolve("${proxy:consumer-2-broker}") == "toxiproxy.pipechaos-ref.svc:16382"
         assert book.resolve("${proxy_api}") == "http://toxiproxy.pipechaos-ref.svc:8474"
         assert book.resolve("${component:consumer/admin/1}").endswith(":9090")
-        assert "redis:6379" in book.cluster_upstreams("${component:redis/redis}")
+        upstreams = book.cluster_upstreams("${component:redis/redis}")
+        assert {"redis:6379", "redis-0.redis:6379"} <= upstreams
+        assert "inventory-0.inventory:8080" not in book.cluster_upstreams(
+            "${component:inventory/http}")  # a Deployment's pods have no stable DNS name
     finally:
         book.close()
         api.close()

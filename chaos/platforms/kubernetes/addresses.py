@@ -193,6 +193,11 @@ class Addresses:
                  f"{name}.{self.ns}.svc.cluster.local"}
         if svc.spec.cluster_ip and svc.spec.cluster_ip != "None":
             hosts.add(svc.spec.cluster_ip)
+        if (comp.workload or "").startswith("StatefulSet/"):  # its pods' own DNS names
+            for i in range(comp.replicas):
+                pod = f"{name}-{i}.{name}"
+                hosts |= {pod, f"{pod}.{self.ns}", f"{pod}.{self.ns}.svc",
+                          f"{pod}.{self.ns}.svc.cluster.local"}
         return {f"{h}:{number}" for h in hosts}
 
     # ------------------------------------------------------------------ internals
