@@ -37,8 +37,9 @@ def write_target(cluster: Cluster, folder: Path, mode: str = "port-forward",
     return path
 
 
-def deploy(cluster: Cluster, namespace: str = NS, bug: str | None = None) -> None:
+def deploy(cluster: Cluster, namespace: str = NS, bug: str | None = None,
+           pod_dns: bool = False) -> None:
     """The reference layout in `namespace` (opted in), every workload Ready."""
     cluster.create_namespace(namespace, labels=OPT_IN)
-    cluster.apply(manifests(bug=bug), namespace=namespace)
+    cluster.apply(manifests(bug=bug, pod_dns=pod_dns), namespace=namespace)
     cluster.wait_ready(namespace, timeout=120)
