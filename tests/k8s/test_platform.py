@@ -216,6 +216,7 @@ def test_crash_point_fires_and_the_container_restarts_in_place(
     next message; Kubernetes restarts the container in the same pod (same UID)."""
     import json
     import random
+    import threading
 
     from chaos.faults.base import FaultEnv
     from chaos.faults.pod import CRASH
@@ -232,9 +233,23 @@ def test_crash_point_fires_and_the_container_restarts_in_place(
     r = redis.Redis(host=host, port=int(port), socket_timeout=10)
     payload = json.dumps({"sku": "sku-1", "qty": 1, "amount": 100, "customer": "c-1",
                           "card": "4242"})
-    for i in range(30):
-        r.xadd("orders", {"order_id": i, "run_id": "crash-test", "payload": payload, "ts": 0})
-    first.verify()
+    stop = threading.Event()
+
+    def publish() -> None:  # until consumer-0 has had a message (others may take some)
+        i = 0
+        while not stop.wait(0.3):
+            for _ in range(5):
+                r.xadd("orders", {"order_id": i, "run_id": "crash-test", "payload": payload,
+                                  "ts": 0})
+                i += 1
+
+    feeder = threading.Thread(target=publish, daemon=True)
+    feeder.start()
+    try:
+        first.verify()
+    finally:
+        stop.set()
+        feeder.join(5)
     new = first.replacement  # type: ignore[attr-defined]
     assert new is not None and new.name == "consumer-0" and new.restarts > first.pod.restarts  # type: ignore[attr-defined]
     for action in others:  # never armed: revert is a no-op DELETE /crash on a live pod
