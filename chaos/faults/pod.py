@@ -131,15 +131,49 @@ def gone(pid: int | None) -> bool:
 
 
 def pod_record(pod: Pod) -> dict[str, Any]:
-    return {"pod": pod.name, "component": pod.component, "index": pod.index,
-            "labels": dict(pod.labels), "pid": pod.pid}
+    """Journal form: enough to find the pod again without a run (pid, or namespace, name,
+    UID, container and how to reach its platform)."""
+    record: dict[str, Any] = {"pod": pod.name, "component": pod.component, "index": pod.index,
+                              "labels": dict(pod.labels), "pid": pod.pid}
+    for key in ("uid", "namespace", "container"):
+        if getattr(pod, key) is not None:
+            record[key] = getattr(pod, key)
+    if pod.access:
+        record["access"] = dict(pod.access)
+    if pod.restarts:
+        record["restarts"] = pod.restarts
+    return record
 
 
 def pod_from(record: dict[str, Any]) -> Pod:
     pid = record.get("pid")
+
+    def text(key: str) -> str | None:
+        value = record.get(key)
+        return str(value) if value is not None else None
+
     return Pod(name=str(record["pod"]), component=str(record["component"]),
                index=int(record["index"]), labels=dict(record.get("labels") or {}),
-               pid=pid if isinstance(pid, int) else None)
+               pid=pid if isinstance(pid, int) else None, uid=text("uid"),
+               namespace=text("namespace"), container=text("container"),
+               access={str(k): str(v) for k, v in (record.get("access") or {}).items()},
+               restarts=int(record.get("restarts") or 0))
+
+
+def alive(platform: Platform, pod: Pod) -> bool:
+    """The very pod (same pid, or same UID) still runs."""
+    if pod.pid is not None:
+        return not gone(pod.pid)
+    try:
+        return any(p.uid == pod.uid and p.restarts == pod.restarts
+                   for p in platform.pods({"component": pod.component}))
+    except PlatformError:
+        return False
+
+
+def _ident(pod: Pod) -> str:
+    """`pid 123` locally, `uid 1a2b3c4d` on a cluster."""
+    return f"pid {pod.pid}" if pod.pid is not None else f"uid {(pod.uid or '?')[:8]}"
 
 
 def _need(platform: Platform | None, what: str) -> Platform:
@@ -159,7 +193,7 @@ class KillAction:
         self.replacement: Pod | None = None
 
     def describe(self) -> str:
-        return f"pod.kill {self.pod.name} (pid {self.pod.pid}) with SIG{self.params['signal']}"
+        return f"pod.kill {self.pod.name} ({_ident(self.pod)}) with SIG{self.params['signal']}"
 
     def record(self) -> dict[str, Any]:
         return {**pod_record(self.pod), **self.params}
@@ -193,7 +227,7 @@ class PauseAction:
         self.pod, self.platform, self.timeout_s = pod, platform, timeout_s
 
     def describe(self) -> str:
-        return f"pod.pause {self.pod.name} (pid {self.pod.pid}): SIGSTOP, SIGCONT on revert"
+        return f"pod.pause {self.pod.name} ({_ident(self.pod)}): SIGSTOP, SIGCONT on revert"
 
     def record(self) -> dict[str, Any]:
         return pod_record(self.pod)
@@ -209,20 +243,39 @@ class PauseAction:
         import time
 
         deadline = time.monotonic() + self.timeout_s
-        state = process_state(self.pod.pid) if self.pod.pid else ""
-        while state not in ("T", "t") and state and time.monotonic() < deadline:
-            time.sleep(0.01)
-            state = process_state(self.pod.pid) if self.pod.pid else ""
-        if state not in ("T", "t"):
+        while True:
+            try:
+                if self.platform is None and self.pod.pid is not None:  # restored, local
+                    stopped = process_state(self.pod.pid) in ("T", "t")
+                else:
+                    stopped = _need(self.platform, "pod.pause").paused(self.pod)
+            except PlatformError as exc:
+                raise FaultNotEffective(f"pod.pause {self.pod.name}: {exc}") from None
+            if stopped or time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        if not stopped:
+            state = process_state(self.pod.pid) if self.pod.pid else "running"
             raise FaultNotEffective(
                 f"pod {self.pod.name} (pid {self.pod.pid}) is not stopped (state {state or 'gone'})"
             )
 
     def revert(self) -> None:
-        """SIGCONT (idempotent); without a platform, straight to the recorded group."""
+        """SIGCONT (idempotent); without a platform (rollback), through the platform the
+        record names, else straight to the recorded group."""
         if self.platform is not None:
             with contextlib.suppress(PlatformError):
                 self.platform.resume(self.pod)
+                return
+        if self.pod.access:
+            from chaos.platforms.detached import reattach
+
+            handle = reattach(self.pod.access)
+            if handle is not None:
+                try:
+                    handle.resume(self.pod)
+                except PlatformError as exc:
+                    raise FaultNotEffective(f"pod.pause {self.pod.name}: {exc}") from None
                 return
         from signal import SIGCONT  # here: `validate` imports this module, not signals
 
@@ -278,7 +331,7 @@ class CrashAction:
         did not (verify timed out, or the run stopped first) is disarmed, so the pod does
         not die later outside the experiment. Without a platform (rollback after SIGKILL)
         the local pods died with their run."""
-        if self.platform is None or gone(self.pod.pid):
+        if self.platform is None or not alive(self.platform, self.pod):
             return
         import httpx
 
@@ -286,7 +339,7 @@ class CrashAction:
             url = self.platform.admin_url(self.pod, self.params["port"]) + "/crash"
             httpx.delete(url, timeout=5.0).raise_for_status()
         except (PlatformError, httpx.HTTPError) as exc:
-            if not gone(self.pod.pid):  # it may have crashed meanwhile: then nothing is armed
+            if alive(self.platform, self.pod):  # it may have crashed: then nothing is armed
                 raise FaultNotEffective(
                     f"pod.crash {self.pod.name}: cannot disarm: {exc!r}"
                 ) from None

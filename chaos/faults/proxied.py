@@ -329,7 +329,7 @@ class ProxiedFault:
             listen = env.platform.resolve(f"${{proxy:{proxy}}}")
             expect = {k: v for k, v in asdict(plan).items() if k not in ("toxics", "disable")}
             out.append(ToxicAction(self.name, api, proxy, listen, toxics, plan.disable,
-                                   expect, params.probe, not env.target.real_toxiproxy,
+                                   expect, params.probe, not env.target.shared_proxy_server,
                                    token=token))
         return out
 

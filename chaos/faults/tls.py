@@ -159,7 +159,7 @@ class CertFault:
             tls_actions.ToxicAction(
                 self.name, env.platform.proxy_api(), params.proxy, toxic, probe, codes,
                 False, params.verify_within, f"presents a certificate {bad.summary}",
-                embedded=not env.target.real_toxiproxy,
+                embedded=not env.target.shared_proxy_server,
             )
         ]
 
@@ -198,7 +198,7 @@ class HandshakeStall:
             tls_actions.ToxicAction(
                 self.name, env.platform.proxy_api(), params.proxy, toxic, probe, None, True,
                 params.verify_within, "blackholes server replies",
-                embedded=not env.target.real_toxiproxy,
+                embedded=not env.target.shared_proxy_server,
             )
         ]
 

@@ -63,6 +63,19 @@ def _order_columns(payload: str) -> tuple[int, int, int]:
     return 0, 0, 0
 
 
+def run_scoped(now: dict[str, int], base: dict[str, int] | None) -> dict[str, int]:
+    """This run's share of the totals: counters minus their value at up(); the stock this
+    run started with becomes `initial_stock`, so stock + reserved = initial_stock still
+    holds exactly when the run conserved stock."""
+    if base is None:
+        return now
+    out = {k: v - base.get(k, 0) for k, v in now.items()}
+    if "stock" in now:
+        out["stock"] = now["stock"]
+        out["initial_stock"] = base.get("stock", now.get("initial_stock", 0))
+    return out
+
+
 class ReferenceObserver:
     description = (
         "the reference pipeline's final state: outcomes, deliveries, dead letters and "
@@ -80,6 +93,18 @@ class ReferenceObserver:
         self.r = redis.Redis(host=host, port=port, decode_responses=True,
                              socket_timeout=30, socket_connect_timeout=5)
         self.platform = platform
+        self.base: dict[str, int] | None = None  # service totals when the run started
+
+    def snapshot(self) -> None:
+        """Remember the services' totals now (at up()): a long-lived deployment (Kubernetes)
+        keeps its counters across runs, and checks must see only this run's changes."""
+        totals: dict[str, int] = {}
+        with httpx.Client(timeout=30.0) as client:
+            for service in SERVICES:
+                resp = client.get(f"{self.admin[service]}/totals")
+                resp.raise_for_status()
+                totals.update({k: int(v) for k, v in resp.json().items()})
+        self.base = totals
 
     # ------------------------------------------------------------ drain
 
@@ -231,9 +256,10 @@ class ReferenceObserver:
             "saga": [list(pair) for pair in SAGA],
             "dead_letters": self._dead_letters(run_id),
             "consumers": self._consumers(),
-            "totals": totals,
+            "totals": run_scoped(totals, self.base),
             "settings": {"max_attempts": self.max_attempts, "dlq_attempts": self.max_attempts,
-                         "totals_scope": "deployment", "bug": self.bug},
+                         "totals_scope": "deployment" if self.base is None else "run",
+                         "bug": self.bug},
             "handled_by": handled_by(self.r, self.stream, run_id),
             "fencing": fencing(self.r, self.stream, run_id, refused),
         }

@@ -24,7 +24,8 @@ from chaos.platforms.base import CertificateSwap, PlatformError, Pod
 from chaos.platforms.ports import HOST, free_port
 from chaos.platforms.reaper import Reaper
 from chaos.platforms.references import AddressBook, resolve_text, resolve_value, with_index
-from chaos.platforms.supervisor import Slot, SlotSpec, Spawner
+from chaos.platforms.supervisor import Slot, SlotSpec, Spawner, process_state
+from chaos.spec.models import ProxyServerUrl
 from chaos.spec.roles import pod_labels
 from chaos.spec.units import parse_duration
 
@@ -184,6 +185,9 @@ class LocalPlatform:
     def resume(self, pod: Pod) -> None:
         self._slot(pod).set_paused(pod.name, False)
 
+    def paused(self, pod: Pod) -> bool:
+        return pod.pid is not None and process_state(pod.pid) in ("T", "t")
+
     def wait_replacement(self, old: Pod, timeout_s: float) -> Pod:
         slot = self._slot(old)
 
@@ -256,10 +260,13 @@ class LocalPlatform:
             p.name: f"{HOST}:{free_port()}" if p.listen == "auto" else p.listen
             for p in self.target.proxies
         }
-        if self.target.proxy_server == "embedded":
+        server = self.target.proxy_server
+        if server == "embedded":
             api = f"http://{HOST}:{free_port()}"
+        elif isinstance(server, ProxyServerUrl) and server.url is not None:
+            api = server.url.rstrip("/")
         else:
-            api = self.target.proxy_server.url.rstrip("/")
+            raise PlatformError("proxy_server {service: ...} is for the kubernetes platform")
         return AddressBook(ports=ports, proxies=proxies, proxy_api=api)
 
     def _slot_spec(self, component: Component, index: int) -> SlotSpec:

@@ -14,6 +14,7 @@ EXIT = {
     "aborted": 1,
     "skipped": 0,  # outside the allowed hours: nothing was touched
     "not_steady": 3,
+    "refused": 2,  # safety refused the target before anything was written (Kubernetes)
     "error": 3,
     "interrupted": 130,
 }

@@ -14,7 +14,7 @@ from typing import Any
 
 from chaos import registry
 from chaos.observers.base import ObserverError
-from chaos.platforms.base import Platform
+from chaos.platforms.base import Platform, PlatformRefused
 from chaos.probes.base import ProbeEnv, ProbeError, declared_total
 from chaos.probes.conditions import AbortWatch, steady
 from chaos.probes.sampler import Sampler
@@ -117,6 +117,8 @@ class Run:
             self._stop_with("interrupted", f"received {exc}")
         except Stop as exc:
             self._stop_with(exc.status, exc.reason)
+        except PlatformRefused as exc:
+            self._stop_with("refused", str(exc))
         except FaultFailed as exc:
             self._stop_with("error", str(exc))
         except LockBusy as exc:  # expected, not a bug: no traceback in runner.log
@@ -272,6 +274,8 @@ class Run:
             prepare = getattr(observer, "prepare", None)
             if callable(prepare):
                 prepare()
+            if observer is not None and hasattr(observer, "snapshot"):
+                observer.snapshot()  # run-scoped totals: the deployment may outlive many runs
         except (ObserverError, ValueError) as exc:
             raise Stop("error", f"observer {kind}: {exc}") from None
 

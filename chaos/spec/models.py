@@ -187,6 +187,13 @@ class TlsServing(Strict, frozen=True):
 
     port: str  # the named port that speaks TLS
     hosts: list[str] = field(default_factory=lambda: ["localhost", "127.0.0.1"])
+    secret: Annotated[
+        str | None, _doc("Kubernetes: the Secret (tls.crt, tls.key) the pods mount")
+    ] = None
+    reload: Annotated[
+        Literal["restart", "signal"],
+        _doc("Kubernetes: how pods pick up a patched Secret (rollout restart, or SIGHUP)"),
+    ] = "restart"
 
 
 class Component(Strict, kw_only=True, frozen=True):
@@ -195,6 +202,14 @@ class Component(Strict, kw_only=True, frozen=True):
     replicas: Annotated[int, Meta(ge=0, le=64)] = 1
     command: list[str] = []
     image: str | None = None  # Kubernetes platform (later)
+    workload: (
+        Annotated[
+            str,
+            Meta(pattern=r"^(Deployment|StatefulSet|DaemonSet|ReplicaSet)/[a-z0-9][a-z0-9-.]*$",
+                 description="Kubernetes: the owning workload, KIND/NAME"),
+        ]
+        | None
+    ) = None
     ports: list[str] = []
     ready: Ready | None = None
     settings: dict[str, Any] = {}
@@ -210,7 +225,21 @@ class ProxySpec(Strict, kw_only=True, frozen=True):
 
 
 class ProxyServerUrl(Strict, frozen=True):
-    url: Annotated[str, Meta(pattern=r"^https?://")]
+    """A proxy server outside the run: a Toxiproxy by `url`, or (Kubernetes) the one
+    deployed with the pipeline, named by its `service` and the port name of its API."""
+
+    url: Annotated[str, Meta(pattern=r"^https?://")] | None = None
+    service: Annotated[str | None, _doc("Kubernetes: the proxy server's Service")] = None
+    port: Annotated[str, _doc("Kubernetes: the Service's port name for the API")] = "api"
+    server: Annotated[
+        Literal["toxiproxy", "pipechaos"],
+        _doc("the real Toxiproxy, or `pipechaos proxy` (which also has the tls toxic)"),
+    ] = "toxiproxy"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if (self.url is None) == (self.service is None):
+            raise ValueError("give exactly one of url or service")
 
 
 class PluginRef(Strict, frozen=True):
@@ -244,4 +273,12 @@ class TargetSpec(Strict, frozen=True):
 
     @property
     def real_toxiproxy(self) -> bool:
+        """The proxy server lacks our own toxics (tls): a Toxiproxy by URL or Service."""
+        if isinstance(self.proxy_server, ProxyServerUrl):
+            return self.proxy_server.server == "toxiproxy"
+        return False
+
+    @property
+    def shared_proxy_server(self) -> bool:
+        """The proxy server outlives the run (toxics must be removed, not left to die)."""
         return self.proxy_server != "embedded"

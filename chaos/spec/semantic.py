@@ -41,6 +41,8 @@ def check_target(target: TargetSpec, located: Located) -> list[Problem]:
     _unique(out, "proxies", [p.name for p in target.proxies])
     if target.platform.type not in registry.platforms:
         out.add(("platform", "type"), registry.platforms.unknown(target.platform.type))
+    else:
+        _platform_problems(out, target)
     for key, ref, reg in (
         ("publisher", target.publisher, registry.publishers),
         ("observer", target.observer, registry.observers),
@@ -56,6 +58,20 @@ def check_target(target: TargetSpec, located: Located) -> list[Problem]:
             out.add(("components", i, "tls", "port"), f"port {comp.tls.port!r} is not in ports")
     _references(out, target, located.data, ())
     return out.items
+
+
+def _platform_problems(out: _Out, target: TargetSpec) -> None:
+    """A platform class may check its own settings offline: `validate_target(target)` ->
+    [(path, message)] (Kubernetes: namespace, address_mode, stable ordinals)."""
+    try:
+        platform: Any = registry.platforms.get(target.platform.type)
+    except registry.RegistryError as exc:
+        out.add(("platform", "type"), str(exc))
+        return
+    hook = getattr(platform, "validate_target", None)
+    if callable(hook):
+        for path, message in hook(target):
+            out.add(tuple(path), message)
 
 
 def _unique(out: _Out, key: str, names: list[str]) -> None:

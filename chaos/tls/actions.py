@@ -15,7 +15,7 @@ from chaos.tls import handshake, swap, toxics_api
 from chaos.tls.handshake import ProbeTarget
 
 if TYPE_CHECKING:
-    from chaos.platforms.base import CertificateSwap, Platform
+    from chaos.platforms.base import CertificateSwap, Platform, SecretSwap
 
 
 class RevertNotEffective(FaultNotEffective):
@@ -100,7 +100,7 @@ class RotateAction(_Probed):
         self._cert_pem = cert_pem
         self._key_pem = key_pem
         self.summary = summary
-        self.swap: CertificateSwap | None = None  # live run: undone by the platform
+        self.swap: CertificateSwap | SecretSwap | None = None  # live run: the platform undoes it
         self.swap_record = applied  # journal form: undone from files without a platform
         self._reverted = False
 

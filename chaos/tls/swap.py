@@ -2,7 +2,8 @@
 
 The live run reverts through `Platform.restore_certificate`; after a SIGKILL there is no
 platform, so this does what the local platform does: copy the backups back over the
-serving files and SIGHUP the server so it reloads them (no restart).
+serving files and SIGHUP the server so it reloads them (no restart). A Kubernetes swap
+(`kind: secret`, names only) is undone through the platform its record names.
 """
 
 from __future__ import annotations
@@ -17,15 +18,31 @@ from typing import Any
 
 import psutil
 
-from chaos.platforms.base import CertificateSwap
+from chaos.platforms.base import CertificateSwap, SecretSwap
 
 
-def swap_to_dict(swap: CertificateSwap) -> dict[str, Any]:
+def swap_to_dict(swap: CertificateSwap | SecretSwap) -> dict[str, Any]:
+    if isinstance(swap, SecretSwap):
+        return {"kind": "secret", **asdict(swap)}
     return asdict(swap)
+
+
+def secret_swap(data: dict[str, Any]) -> SecretSwap:
+    fields = {k: v for k, v in data.items() if k != "kind"}
+    return SecretSwap(**fields)
 
 
 def undo_record(data: dict[str, Any]) -> int:
     """Undo a journaled swap (one replica, or several under `replicas`); parts undone."""
+    if data.get("kind") == "secret":
+        from chaos.platforms.detached import reattach
+
+        swap = secret_swap(data)
+        handle = reattach(swap.access)
+        if handle is None:
+            raise RuntimeError(f"no platform to restore secret {swap.secret} with")
+        handle.restore_certificate(swap)
+        return 1
     parts = data.get("replicas") or [data]
     return sum(undo_swap(_from_dict(part)) for part in parts)
 

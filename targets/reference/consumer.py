@@ -290,7 +290,7 @@ class Consumer:
         admin = web.AppRunner(admin_app(self.crash, self.status, lambda: self.ready),
                               access_log=None)
         await admin.setup()
-        await web.TCPSite(admin, "127.0.0.1", self.pod.port("admin")).start()
+        await web.TCPSite(admin, self.pod.host, self.pod.port("admin")).start()
         await self._redis("create group", self.streams.ensure_group)
         self.ready = True
         print(f"{self.pod.name} consuming (bug={self.bug})", file=sys.stderr, flush=True)

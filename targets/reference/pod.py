@@ -29,6 +29,7 @@ class PodConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     ca_file: Path | None = None
+    host: str = "127.0.0.1"  # the address servers bind (a Kubernetes pod: 0.0.0.0)
 
     def port(self, name: str) -> int:
         if name not in self.ports:
@@ -72,7 +73,25 @@ def parse_pod(text: str) -> PodConfig:
         tls_cert=Path(tls["cert"]) if tls.get("cert") else None,
         tls_key=Path(tls["key"]) if tls.get("key") else None,
         ca_file=Path(raw["ca_file"]) if raw.get("ca_file") else None,
+        host=str(raw.get("host") or "127.0.0.1"),
     )
+
+
+def from_downward_api(text: str, env: dict[str, str]) -> str:
+    """Kubernetes: one PIPECHAOS_POD for all replicas. `{index}` becomes POD_INDEX (the
+    StatefulSet ordinal) and the name `<POD_NAME>-<8 hex of POD_UID>-<4 random hex>`: a
+    StatefulSet pod comes back under the same name (and a crashed container restarts in the
+    same pod), so only this keeps a new incarnation from inheriting its predecessor's
+    consumer-group identity, whose pending entries only reclaim may recover."""
+    if not env.get("POD_NAME"):
+        return text
+    import secrets
+
+    raw = json.loads(text.replace("{index}", env.get("POD_INDEX") or "0"))
+    uid = env.get("POD_UID", "").replace("-", "")[:8]
+    raw["name"] = "-".join(p for p in (env["POD_NAME"], uid, secrets.token_hex(2)) if p)
+    raw["index"] = int(env.get("POD_INDEX") or raw.get("index") or 0)
+    return json.dumps(raw)
 
 
 def load_pod() -> PodConfig:
@@ -81,7 +100,7 @@ def load_pod() -> PodConfig:
     if not text:
         die("PIPECHAOS_POD is not set (this module runs as a pipechaos pod)")
     try:
-        pod = parse_pod(text)
+        pod = parse_pod(from_downward_api(text, dict(os.environ)))
     except ValueError as exc:
         die(str(exc))
     pod.data_dir.mkdir(parents=True, exist_ok=True)

@@ -98,8 +98,8 @@ async def serve(
     admin = web.AppRunner(admin_app(store, totals), access_log=None)
     await public.setup()
     await admin.setup()
-    await web.TCPSite(public, "127.0.0.1", pod.port(public_port), ssl_context=tls).start()
-    await web.TCPSite(admin, "127.0.0.1", pod.port("admin")).start()
+    await web.TCPSite(public, pod.host, pod.port(public_port), ssl_context=tls).start()
+    await web.TCPSite(admin, pod.host, pod.port("admin")).start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 

@@ -1,0 +1,52 @@
+"""Revert from journal records alone (`pipechaos rollback`): connect again with the
+record's access map, continue a paused pod, restore a rotated Secret."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chaos.platforms.base import PlatformError, Pod, SecretSwap
+from chaos.platforms.kubernetes.client import ApiException, connect, reason
+from chaos.platforms.kubernetes.settings import Settings
+
+if TYPE_CHECKING:
+    from chaos.platforms.kubernetes.client import Cluster
+
+
+def same_pod(cluster: Cluster, pod: Pod) -> bool:
+    """The pod still exists with the recorded UID (not a replacement of the same name)."""
+    try:
+        obj = cluster.core.read_namespaced_pod(pod.name, pod.namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise PlatformError(f"pod {pod.name}: {reason(exc)}") from None
+    return pod.uid is None or obj.metadata.uid == pod.uid
+
+
+class DetachedCluster:
+    def __init__(self, access: dict[str, str]) -> None:
+        self.settings = Settings(
+            namespace=access.get("namespace", ""), kubeconfig=access.get("kubeconfig"),
+            context=access.get("context"), address_mode="direct",
+            require_namespace_label=False,
+        )
+
+    def resume(self, pod: Pod) -> None:
+        from chaos.platforms.kubernetes import execs
+
+        cluster = connect(self.settings)
+        try:
+            if same_pod(cluster, pod):
+                execs.signal_main(cluster, pod, "CONT", "RSDI")
+        finally:
+            cluster.close()
+
+    def restore_certificate(self, swap: SecretSwap) -> None:
+        from chaos.platforms.kubernetes import secrets
+
+        cluster = connect(self.settings)
+        try:
+            secrets.restore(cluster, swap)
+        finally:
+            cluster.close()

@@ -1,0 +1,45 @@
+"""Targets and a deployed reference pipeline on the cluster double, for the platform tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chaos.spec.models import TargetSpec
+from chaos.spec.structs import decode
+from tests.k8s.double import Cluster
+from tests.k8s.layout import manifests
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = ROOT / "targets" / "reference-k8s.yaml"
+NS = "pipechaos-ref"
+OPT_IN = {"pipechaos.io/chaos": "enabled"}
+
+
+def target_doc(cluster: Cluster, mode: str = "port-forward", **settings: Any) -> dict[str, Any]:
+    """targets/reference-k8s.yaml pointed at the double."""
+    raw: dict[str, Any] = yaml.safe_load(TARGET.read_text())
+    raw["platform"]["settings"].update(kubeconfig=str(cluster.kubeconfig), address_mode=mode,
+                                       **settings)
+    return raw
+
+
+def target(cluster: Cluster, mode: str = "port-forward", **settings: Any) -> TargetSpec:
+    return decode(TargetSpec, target_doc(cluster, mode, **settings))
+
+
+def write_target(cluster: Cluster, folder: Path, mode: str = "port-forward",
+                 **settings: Any) -> Path:
+    path = folder / "reference-k8s.yaml"
+    path.write_text(yaml.safe_dump(target_doc(cluster, mode, **settings), sort_keys=False))
+    return path
+
+
+def deploy(cluster: Cluster, namespace: str = NS, bug: str | None = None,
+           pod_dns: bool = False) -> None:
+    """The reference layout in `namespace` (opted in), every workload Ready."""
+    cluster.create_namespace(namespace, labels=OPT_IN)
+    cluster.apply(manifests(bug=bug, pod_dns=pod_dns), namespace=namespace)
+    cluster.wait_ready(namespace, timeout=120)

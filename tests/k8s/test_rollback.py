@@ -1,0 +1,123 @@
+"""SIGKILL the runner during a pause and during a certificate rotation on the cluster
+double, then `pipechaos rollback` from the journal alone: the pod is continued, the Secret
+restored and its backup gone."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from chaos.run import journal
+from tests.k8s import helpers
+from tests.k8s.double import Cluster
+
+pytestmark = pytest.mark.usefixtures("requires_root")
+
+
+@pytest.fixture(scope="module")
+def cluster(k8s_double_module: Cluster) -> Cluster:
+    helpers.deploy(k8s_double_module)
+    return k8s_double_module
+
+
+def _start(folder: Path, target: Path, fault: dict[str, Any]) -> tuple[subprocess.Popen[str], Path]:
+    doc = {"apiVersion": "pipechaos/v1", "kind": "Experiment", "metadata": {"name": "held"},
+           "target": str(target), "load": "none", "timing": {"duration": "60s"},
+           "faults": [{"at": "1s", "duration": "50s", **fault}]}
+    exp = folder / "held.yaml"
+    exp.write_text(yaml.safe_dump(doc))
+    run_dir = folder / "run"
+    env = {**os.environ, "PIPECHAOS_LOCK_DIR": str(folder / "locks")}
+    proc = subprocess.Popen([sys.executable, "-m", "chaos", "run", str(exp), "--run-dir",
+                             str(run_dir)], cwd=helpers.ROOT, env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, run_dir
+
+
+def _wait_state(proc: subprocess.Popen[str], run_dir: Path, state: str, timeout: float
+                ) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    path = run_dir / "journal.jsonl"
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the run ended early ({proc.returncode})"
+        if path.is_file():
+            records: dict[str, Any] = {}
+            for entry in journal.read(path):
+                if entry.get("event") != "action":
+                    continue
+                if entry.get("record"):  # applying, and applied when apply() changed it
+                    records[entry["id"]] = entry["record"]
+                if entry.get("state") == state:
+                    return {**entry, "record": records.get(entry["id"])}
+        time.sleep(0.2)
+    raise AssertionError(f"no action reached {state} within {timeout}s")
+
+
+def _kill_and_rollback(proc: subprocess.Popen[str], run_dir: Path) -> dict[str, Any]:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    out = subprocess.run([sys.executable, "-m", "chaos", "rollback", str(run_dir), "--json"],
+                         cwd=helpers.ROOT, capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report: dict[str, Any] = json.loads(out.stdout)
+    return report
+
+
+def test_rollback_continues_a_paused_pod(cluster: Cluster, tmp_path: Path) -> None:
+    target = helpers.write_target(cluster, tmp_path)
+    proc, run_dir = _start(tmp_path, target, {"type": "pod.pause",
+                                              "selector": {"app": "consumer"}})
+    try:
+        entry = _wait_state(proc, run_dir, "verified", 90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()  # SIGKILL: the runner dies with the fault applied
+    record = entry.get("record") or {}
+    assert record.get("namespace") == helpers.NS and record.get("container") == "consumer"
+    assert str(record.get("pod")).startswith("consumer-") and record.get("uid")
+    # read the state as verify does, without a run (the paused pod is not Ready)
+    from chaos.faults.pod import pod_from
+    from chaos.platforms.kubernetes import execs
+    from chaos.platforms.kubernetes.client import connect
+    from chaos.platforms.kubernetes.settings import parse
+
+    pod = pod_from(record)
+    api = connect(parse(helpers.target(cluster)))
+    try:
+        assert execs.main_process(api, pod)[1] == "T"  # the dead run left it stopped
+        _kill_and_rollback(proc, run_dir)
+        assert execs.main_process(api, pod)[1] != "T"
+    finally:
+        api.close()
+
+
+def test_rollback_restores_a_rotated_secret(cluster: Cluster, tmp_path: Path) -> None:
+    before = cluster.get("Secret", helpers.NS, "payment-tls")
+    assert before is not None
+    target = helpers.write_target(cluster, tmp_path)
+    proc, run_dir = _start(tmp_path, target, {"type": "tls.expired-cert", "service": "payment",
+                                              "verify_within": "30s"})
+    try:
+        entry = _wait_state(proc, run_dir, "applied", 120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    swap = (entry.get("record") or {}).get("swap") or {}
+    assert swap.get("kind") == "secret" and swap.get("backup")
+    text = json.dumps(entry)
+    assert "PRIVATE KEY" not in text  # names only: no key material in the journal
+    assert cluster.get("Secret", helpers.NS, swap["backup"]) is not None
+    _kill_and_rollback(proc, run_dir)
+    after = cluster.get("Secret", helpers.NS, "payment-tls")
+    assert after is not None and after["data"] == before["data"]
+    assert cluster.get("Secret", helpers.NS, swap["backup"]) is None
