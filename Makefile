@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench setup clean system-packages
 
 setup: $(STAMP)
 
@@ -20,11 +20,19 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check chaos targets tests benchmarks
 	$(VENV)/bin/mypy
 
-test: lint
+# installs (as root on Debian) or names the system packages some tests need; see its list
+system-packages:
+	bash scripts/system-packages.sh
+
+test: lint system-packages
 	$(VENV)/bin/pytest -q
 
+# every benchmark, full size; the first that fails stops make with its name
 bench: $(STAMP)
-	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@set -e; for b in benchmarks/[!_]*.py; do \
+	    echo "== $$b"; \
+	    $(PY) $$b || { echo "make bench: $$b FAILED (exit $$?)" >&2; exit 1; }; \
+	done
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache
