@@ -59,14 +59,13 @@ namespace becomes the release's (or targetNamespace). */}}
 The Role's rules (docs/platforms.md "API calls and RBAC"), only what the scheduled
 experiments need: every run lists and watches pods, reads Services and pod logs; pod.kill
 deletes pods; pod.pause (and a TLS reload by signal) execs into them; certificate faults
-read the deployment CA, and with via: rotate swap the Secret (backup created, patched,
-deleted) and reload the pods (exec, or a rollout restart: patch of the workload).
-Output: YAML, resource -> sorted verbs, plus caOnly (true when Secrets are read only for
-the CA).
+read the deployment CA and swap the Secret (via: rotate, the only way on Kubernetes: the
+backup created, the Secret patched, the backup deleted; create cannot be limited by name)
+and reload the pods (exec, or a rollout restart: patch of the workload).
+Output: YAML, resource -> sorted verbs.
 */}}
 {{- define "pipechaos.needs" -}}
 {{- $need := dict "pods" (dict "list" true "watch" true) "services" (dict "get" true) "pods/log" (dict "get" true) -}}
-{{- $ca := false -}}
 {{- $certTypes := list "tls.expired-cert" "tls.not-yet-valid" "tls.untrusted-ca" "tls.hostname-mismatch" -}}
 {{- if .Values.rbac.portForward }}{{ $_ := set $need "pods/portforward" (dict "get" true "create" true) }}{{ end -}}
 {{- range .Values.schedules -}}
@@ -79,7 +78,6 @@ the CA).
 {{- $_ := set $need.pods "get" true -}}
 {{- $_ := set $need "pods/exec" (dict "get" true "create" true) -}}
 {{- else if has .type $certTypes -}}
-{{- $ca = true -}}
 {{- if eq (.via | default "rotate") "rotate" -}}
 {{- $_ := set $need "secrets" (dict "get" true "create" true "patch" true "delete" true) -}}
 {{- $service := .service -}}
@@ -101,5 +99,5 @@ the CA).
 {{- range $resource, $verbs := $need -}}
 {{- $_ := set $out $resource (keys $verbs | sortAlpha) -}}
 {{- end -}}
-{{- toYaml (dict "rules" $out "caOnly" (and $ca (not (hasKey $need "secrets")))) -}}
+{{- toYaml $out -}}
 {{- end }}
