@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
 
 import pytest
+from cryptography import x509
 
 from targets.reference.pod import from_downward_api, parse_pod
 from tests.charts.render import REFERENCE_SETS, find, one, reference_target, render
@@ -182,9 +184,6 @@ def test_tls_secrets_created_or_left_to_the_user(value_set: str) -> None:
         assert secrets == set()
         return
     assert secrets == {"pipechaos-ca", "payment-tls"}
-    from cryptography import x509
-    import base64
-
     ca = x509.load_pem_x509_certificate(
         base64.b64decode(one(docs, "Secret", "pipechaos-ca")["data"]["tls.crt"]))
     cert = x509.load_pem_x509_certificate(
