@@ -10,32 +10,36 @@ import pytest
 
 from tests.charts.render import NAMESPACE, RUNNER_SETS, find, one, render
 
-BASE = {("", "pods"): ["list", "watch"], ("", "pods/log"): ["get"],
-        ("", "services"): ["get"]}
+Key = tuple[str, str, tuple[str, ...]]  # apiGroup, resource, resourceNames
+WORKLOADS: dict[Key, list[str]] = {  # up(): the target's workloads exist, got by name
+    ("apps", "deployments", ("inventory", "payment", "points")): ["get"],
+    ("apps", "statefulsets", ("consumer", "redis")): ["get"]}
+BASE: dict[Key, list[str]] = {("", "pods", ()): ["list"], ("", "pods/log", ()): ["get"],
+                              ("", "services", ()): ["get"], **WORKLOADS}
 ROTATE = ["create", "delete", "get", "patch"]
-EXPECTED: dict[str, dict[tuple[str, str], list[str]]] = {
-    # consumer-kill: pods are deleted, nothing else is written
-    "default": {**BASE, ("", "pods"): ["delete", "list", "watch"]},
-    # pause (exec, and get for the rollback's same-pod check) + rotation reloaded by signal
-    "pause-tls": {**BASE, ("", "pods"): ["get", "list", "watch"],
-                  ("", "pods/exec"): ["create", "get"], ("", "secrets"): ROTATE},
-    # rotation reloaded by a rollout restart (patch of the Deployment), port-forward
-    "own-files": {**BASE, ("apps", "deployments"): ["patch"], ("", "secrets"): ROTATE,
-                  ("", "pods/portforward"): ["create", "get"]},
-    # proxy faults only
+EXEC = ["create", "get"]
+EXPECTED: dict[str, dict[Key, list[str]]] = {
+    # consumer-kill: pods are deleted and the replacement watched; nothing else is written
+    "default": {**BASE, ("", "pods", ()): ["delete", "list", "watch"]},
+    # pause (exec; get for the same-pod check) + a rotation reloaded by signal (exec)
+    "pause-tls": {**BASE, ("", "pods", ()): ["get", "list"], ("", "pods/exec", ()): EXEC,
+                  ("", "secrets", ()): ROTATE},
+    # a rotation reloaded by a rollout restart: patch of that one Deployment; port-forward
+    "own-files": {**BASE, ("apps", "deployments", ("payment",)): ["patch"],
+                  ("", "secrets", ()): ROTATE, ("", "pods/portforward", ()): EXEC},
+    # proxy faults only: HTTP to the proxy API
     "network": BASE,
 }
 ROLE_NAMESPACE = {"default": NAMESPACE, "pause-tls": NAMESPACE, "own-files": "shop-staging",
                   "network": NAMESPACE}
 
 
-def rules_of(role: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
-    out: dict[tuple[str, str], list[str]] = {}
+def rules_of(role: dict[str, Any]) -> dict[Key, list[str]]:
+    out: dict[Key, list[str]] = {}
     for rule in role["rules"]:
         for group in rule["apiGroups"]:
             for resource in rule["resources"]:
-                assert "resourceNames" not in rule, rule  # create cannot be limited by name
-                key = (group, resource)
+                key = (group, resource, tuple(rule.get("resourceNames", [])))
                 assert key not in out, f"{key} in two rules"
                 out[key] = rule["verbs"]
     return out
@@ -80,5 +84,6 @@ def test_no_exec_and_no_secrets_unless_a_schedule_needs_them() -> None:
     verbs only with a certificate fault."""
     for value_set, expected in EXPECTED.items():
         resources = {key[1] for key in expected}
+        assert all(key[2] for key in expected if key[0] == "apps"), "workloads only by name"
         assert ("pods/exec" in resources) == (value_set == "pause-tls")
         assert ("secrets" in resources) == (value_set in ("pause-tls", "own-files"))

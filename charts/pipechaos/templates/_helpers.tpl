@@ -57,28 +57,40 @@ namespace becomes the release's (or targetNamespace). */}}
 
 {{/*
 The Role's rules (docs/platforms.md "API calls and RBAC"), only what the scheduled
-experiments need: every run lists and watches pods, reads Services and pod logs; pod.kill
-deletes pods; pod.pause (and a TLS reload by signal) execs into them; certificate faults
-read the deployment CA and swap the Secret (via: rotate, the only way on Kubernetes: the
-backup created, the Secret patched, the backup deleted; create cannot be limited by name)
-and reload the pods (exec, or a rollout restart: patch of the workload).
-Output: YAML, resource -> sorted verbs.
+experiments need. Every run lists pods, reads Services and pod logs, and gets the workloads
+its target names (by name). pod.kill deletes pods and watches for the replacement; pod.crash
+gets the pod (its admin address) and watches; pod.pause gets the pod and execs into it.
+Certificate faults read the deployment CA and swap the Secret (via: rotate, the only way on
+Kubernetes: a backup created, the Secret patched, the backup deleted; create cannot be
+limited by name), then reload the pods: exec (signal) or patch of the workload (restart).
+Output: YAML list of rules (resource -> sorted verbs; apps workloads with resourceNames).
 */}}
-{{- define "pipechaos.needs" -}}
-{{- $need := dict "pods" (dict "list" true "watch" true) "services" (dict "get" true) "pods/log" (dict "get" true) -}}
+{{- define "pipechaos.rules" -}}
+{{- $need := dict "pods" (dict "list" true) "services" (dict "get" true) "pods/log" (dict "get" true) -}}
+{{- $named := dict -}}
 {{- $certTypes := list "tls.expired-cert" "tls.not-yet-valid" "tls.untrusted-ca" "tls.hostname-mismatch" -}}
 {{- if .Values.rbac.portForward }}{{ $_ := set $need "pods/portforward" (dict "get" true "create" true) }}{{ end -}}
 {{- range .Values.schedules -}}
 {{- $exp := include "pipechaos.experimentText" (dict "root" $ "name" .experiment) | fromYaml -}}
 {{- $target := include "pipechaos.targetText" (dict "root" $ "name" .target) | fromYaml -}}
+{{- range $target.components -}}
+{{- with .workload -}}
+{{- $parts := splitList "/" . -}}
+{{- $key := printf "%ss|get" (first $parts | lower) -}}
+{{- $_ := set $named $key (append (get $named $key | default list) (last $parts) | uniq | sortAlpha) -}}
+{{- end -}}
+{{- end -}}
 {{- range $exp.faults -}}
 {{- if eq .type "pod.kill" -}}
 {{- $_ := set $need.pods "delete" true -}}
+{{- $_ := set $need.pods "watch" true -}}
+{{- else if eq .type "pod.crash" -}}
+{{- $_ := set $need.pods "get" true -}}
+{{- $_ := set $need.pods "watch" true -}}
 {{- else if eq .type "pod.pause" -}}
 {{- $_ := set $need.pods "get" true -}}
 {{- $_ := set $need "pods/exec" (dict "get" true "create" true) -}}
 {{- else if has .type $certTypes -}}
-{{- if eq (.via | default "rotate") "rotate" -}}
 {{- $_ := set $need "secrets" (dict "get" true "create" true "patch" true "delete" true) -}}
 {{- $service := .service -}}
 {{- range $target.components -}}
@@ -86,18 +98,22 @@ Output: YAML, resource -> sorted verbs.
 {{- if eq (.tls.reload | default "restart") "signal" -}}
 {{- $_ := set $need "pods/exec" (dict "get" true "create" true) -}}
 {{- else -}}
-{{- $kind := (splitList "/" (.workload | default "Deployment/x")) | first | lower -}}
-{{- $_ := set $need (printf "%ss" $kind) (dict "patch" true) -}}
+{{- $parts := splitList "/" (.workload | default (printf "Deployment/%s" .name)) -}}
+{{- $key := printf "%ss|patch" (first $parts | lower) -}}
+{{- $_ := set $named $key (append (get $named $key | default list) (last $parts) | uniq | sortAlpha) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- end -}}
-{{- $out := dict -}}
+{{- $rules := list -}}
 {{- range $resource, $verbs := $need -}}
-{{- $_ := set $out $resource (keys $verbs | sortAlpha) -}}
+{{- $rules = append $rules (dict "apiGroups" (list "") "resources" (list $resource) "verbs" (keys $verbs | sortAlpha)) -}}
 {{- end -}}
-{{- toYaml $out -}}
+{{- range $key, $names := $named -}}
+{{- $parts := splitList "|" $key -}}
+{{- $rules = append $rules (dict "apiGroups" (list "apps") "resources" (list (first $parts)) "resourceNames" $names "verbs" (list (last $parts))) -}}
+{{- end -}}
+{{- toYaml $rules -}}
 {{- end }}
