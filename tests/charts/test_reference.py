@@ -36,10 +36,9 @@ def main_container(docs: list[dict[str, Any]], workload: str) -> dict[str, Any]:
     return container
 
 
-@pytest.mark.parametrize("value_set", REFERENCE_SETS)
-def test_every_component_of_the_target_exists_as_it_names_it(value_set: str) -> None:
-    docs = render("pipechaos-reference", value_set)
-    target = reference_target()
+def check_components(docs: list[dict[str, Any]], target: dict[str, Any]) -> None:
+    """AssertionError unless every component of `target` is deployed as it names it."""
+    secrets = {s["metadata"]["name"] for s in find(docs, "Secret")}
     for comp in target["components"]:
         spec = pod_template(docs, comp["workload"])
         where = f"{comp['name']} ({comp['workload']})"
@@ -61,9 +60,29 @@ def test_every_component_of_the_target_exists_as_it_names_it(value_set: str) -> 
             assert tls["port"] in ports
             volumes = spec["template"]["spec"]["volumes"]
             assert {"name": "tls", "secret": {"secretName": tls["secret"]}} in volumes
-            if value_set != "existing-secrets":
-                assert one(docs, "Secret", tls["secret"])["type"] == "kubernetes.io/tls"
+            assert not secrets or tls["secret"] in secrets  # made here, or the user's
+
+
+@pytest.mark.parametrize("value_set", REFERENCE_SETS)
+def test_every_component_of_the_target_exists_as_it_names_it(value_set: str) -> None:
+    docs = render("pipechaos-reference", value_set)
+    check_components(docs, reference_target())
     assert one(docs, "Service", "consumer")["spec"]["clusterIP"] == "None"
+    for secret in find(docs, "Secret"):
+        assert secret["type"] == "kubernetes.io/tls"
+
+
+def test_the_agreement_check_catches_a_drift() -> None:
+    """Negative control: a port the target names that the chart lacks, a missing tier label."""
+    docs = render("pipechaos-reference", "default")
+    target = reference_target()
+    target["components"][1]["ports"] = ["http", "metrics"]
+    with pytest.raises(AssertionError, match="metrics"):
+        check_components(docs, target)
+    consumer = one(docs, "StatefulSet", "consumer")
+    del consumer["spec"]["template"]["metadata"]["labels"]["tier"]
+    with pytest.raises(AssertionError, match="consumer"):
+        check_components(docs, reference_target())
 
 
 @pytest.mark.parametrize("value_set", REFERENCE_SETS)
