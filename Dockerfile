@@ -17,9 +17,15 @@ COPY pyproject.toml README.md ./
 COPY chaos ./chaos
 COPY targets ./targets
 COPY experiments ./experiments
+# Writable for the unprivileged user, the code stays root-owned: runs/<run id>/ under the
+# working directory (`docker run`: mount a volume at /opt/pipechaos/runs to keep runs), and
+# the charts' data directories (/var/lib/pipechaos: the runner's runs, the services' files;
+# /data: redis), which the charts mount as volumes.
 RUN pip install --no-cache-dir . \
-    && useradd --uid 10001 --user-group --no-create-home --home-dir /tmp pipechaos \
-    && mkdir -p /var/lib/pipechaos /data && chown 10001:10001 /var/lib/pipechaos /data
+    && useradd --uid 10001 --user-group --create-home pipechaos \
+    && mkdir -p /opt/pipechaos/runs /var/lib/pipechaos /data \
+    && chown 10001:10001 /opt/pipechaos/runs /var/lib/pipechaos /data
+VOLUME /opt/pipechaos/runs
 # targets/ (the reference services) is imported from the source tree, whatever the cwd
 ENV PYTHONPATH=/opt/pipechaos PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 HOME=/tmp
 USER 10001:10001
