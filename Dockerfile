@@ -4,7 +4,7 @@
 #   - the broker: targets.reference.broker execs the redis-server installed here;
 #   - the proxy server: `pipechaos proxy --host 0.0.0.0 --config /config/toxiproxy.json`.
 # `tini -g` is PID 1 so pod.pause can SIGSTOP the program (a signal sent from inside a
-# container to its PID 1 is ignored for SIGSTOP); the charts also name it in `command`.
+# container to its PID 1 is ignored for SIGSTOP).
 # The image contains `kill` and `cat` (procps, coreutils) for pods/exec. It runs as uid
 # 10001 with a read-only root filesystem: the charts mount /tmp and the data directories.
 # Nothing in the tests builds it:   docker build -t pipechaos:0.1.0 .
@@ -29,5 +29,7 @@ VOLUME /opt/pipechaos/runs
 # targets/ (the reference services) is imported from the source tree, whatever the cwd
 ENV PYTHONPATH=/opt/pipechaos PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 HOME=/tmp
 USER 10001:10001
-ENTRYPOINT ["tini", "-g", "--"]
-CMD ["pipechaos", "--help"]
+# `docker run IMAGE run experiments/consumer-kill.yaml` runs pipechaos under tini; the
+# charts give each container its full command (tini -g -- python -m ... / pipechaos ...).
+ENTRYPOINT ["tini", "-g", "--", "pipechaos"]
+CMD ["--help"]
