@@ -26,7 +26,9 @@ EXPECT = {
     "proxy_bench.py": "latency 100ms: added p50/p99 ms",
 }
 # Smoke-run elsewhere: tests/benchmarks/test_*_smoke.py, and k8s_pod_kill in tests/k8s/test_platform.py
-OWN_SMOKE = {"checker_bench.py", "load_distributed.py", "report_bench.py", "k8s_pod_kill.py"}
+OWN_SMOKE = {
+    "checker_bench.py", "load_distributed.py", "report_bench.py", "k8s_pod_kill.py",
+}
 BENCHMARKS = sorted(p.name for p in (ROOT / "benchmarks").glob("[!_]*.py"))
 
 
