@@ -20,7 +20,7 @@ import httpx
 import orjson
 
 from chaos.observers.base import ObserverError
-from chaos.observers.tables import TABLES, document, shape
+from chaos.observers.tables import TABLES, document, shape, write_document
 from chaos.spec.units import parse_duration
 
 if TYPE_CHECKING:
@@ -91,10 +91,7 @@ class HttpJsonObserver:
         return bool(rows) and bool(rows[0][0])
 
     def observe(self, run_id: str, path: Path) -> None:
-        doc = self.collect(run_id)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps(doc))
-        tmp.replace(path)
+        write_document(path, self.collect(run_id))
 
     def collect(self, run_id: str) -> dict[str, Any]:
         """The observations.json document for `run_id` (docs/observations.md)."""

@@ -12,12 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_errors
 
 from chaos.observers.base import ObserverError
-from chaos.observers.tables import TABLES, document, shape
+from chaos.observers.tables import TABLES, document, shape, write_document
 
 if TYPE_CHECKING:
     from chaos.platforms.base import Platform
@@ -88,10 +87,7 @@ class SqlObserver:
         return bool(rows) and bool(rows[0][0])
 
     def observe(self, run_id: str, path: Path) -> None:
-        doc = self.collect(run_id)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps(doc))
-        tmp.replace(path)
+        write_document(path, self.collect(run_id))
 
     def collect(self, run_id: str) -> dict[str, Any]:
         """The observations.json document for `run_id` (docs/observations.md)."""

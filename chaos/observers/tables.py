@@ -10,7 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from chaos.checks.model import OUTCOMES
 from chaos.observers.base import ObserverError
@@ -115,3 +118,10 @@ def _handled_by(rows: Sequence[Sequence[Any]]) -> dict[str, list[Any]]:
         order_id.append(int(oid))
         pod.append(pods.index(str(name)))
     return {"pods": pods, "order_id": order_id, "pod": pod}
+
+
+def write_document(path: Path, doc: dict[str, Any]) -> None:
+    """observations.json, replaced atomically (a reader never sees half a file)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(orjson.dumps(doc))
+    tmp.replace(path)

@@ -28,6 +28,7 @@ from typing import Any
 import redis.asyncio as aredis
 
 from targets.reference.retry import Backoff, retry_forever
+from targets.reference.streams import FINISH as PLAIN_FINISH
 from targets.reference.streams import TRANSIENT_REDIS, StreamNames
 
 HEADER = "Fencing-Token"
@@ -68,15 +69,7 @@ if ARGV[11] == '1' then
     return -1
   end
 end
-local new = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-if new == 1 and ARGV[4] == 'dlq' then
-  redis.call('XADD', KEYS[4], '*', 'order_id', ARGV[1], 'run_id', ARGV[5],
-             'reason', ARGV[6], 'attempts', ARGV[7], 'entry', ARGV[3])
-end
-redis.call('XACK', KEYS[2], ARGV[8], ARGV[3])
-if new == 1 then redis.call('INCR', KEYS[3]) end
-return new
-"""
+""" + PLAIN_FINISH  # then exactly the unfenced finish
 
 
 def handlers_key(names: StreamNames, run_id: str) -> str:
