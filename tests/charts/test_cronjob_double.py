@@ -36,9 +36,9 @@ def cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     require_package("tini", why="the charts' init, run by the cluster double's pods")
     from tests.k8s.double import Cluster
 
-    # not under /tmp: the charts mount an emptyDir at /tmp, which in the double's mount
-    # namespace would hide the volumes it bind-mounts from its work directory
-    work = Path(tempfile.mkdtemp(prefix="pipechaos-charts-", dir="/var/tmp"))
+    # the charts mount an emptyDir at /tmp; the double keeps the checkout, its venv and the
+    # volume sources visible under it (tests/k8s/double/runtime.py), wherever they live
+    work = Path(tempfile.mkdtemp(prefix="pipechaos-charts-"))
     try:
         root = work / "root"
         root.mkdir()
@@ -58,12 +58,6 @@ def allowed(rules: list[dict[str, Any]], verb: str, resource: str, name: str) ->
                and name in r.get("resourceNames", [name]) for r in rules)
 
 
-# Known defect (to fix next): with the checkout itself under /tmp (a clone in /tmp/...), the
-# charts' /tmp emptyDir hides the checkout and its venv inside the double's mount namespace,
-# so no pod becomes Ready. Until the double maps the checkout elsewhere this must not decide
-# CI; the test still runs and reports XPASS (as in /work/main) or XFAIL.
-@pytest.mark.xfail(reason="checkout under /tmp is hidden by the charts' /tmp emptyDir",
-                   strict=False)
 def test_cronjob_command_completes_consumer_kill_within_its_role(cluster: Any) -> None:
     reference = render("pipechaos-reference", "default")
     runner = render("pipechaos", "default")

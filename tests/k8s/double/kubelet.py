@@ -7,6 +7,7 @@ import contextlib
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -181,7 +182,7 @@ class PodWorker:
         container = Container(
             self.k.spawner, podspec.argv(self.pod), env, self.k.root,
             self.dir / f"container-{self.restarts}.log", mounts,
-            etc, bool(self.pod["spec"].get("shareProcessNamespace")))
+            etc, bool(self.pod["spec"].get("shareProcessNamespace")), self.k.keep)
         self.container = container
         if self.k.network is not None:
             try:
@@ -250,11 +251,20 @@ class PodWorker:
                     project(self.dir / "volumes" / volume["name"], files)
 
 
+def host_paths(root: Path) -> list[Path]:
+    """What every pod runs from: its cwd (root), what root links to, and this interpreter's
+    environment. A chart's volume over /tmp must not hide them when the checkout is there."""
+    paths = {root.resolve(), Path(sys.prefix).resolve()}
+    paths |= {link.resolve() for link in root.iterdir() if link.is_symlink()}
+    return sorted(p for p in paths if not any(q in p.parents for q in paths))
+
+
 class Kubelet:
     def __init__(self, store: Store, network: Network | None, dns: Dns | None,
                  spawner: Spawner, workdir: Path, root: Path) -> None:
         self.store, self.network, self.dns, self.spawner = store, network, dns, spawner
         self.workdir, self.root = workdir, root
+        self.keep = host_paths(root)
         self.enabled = network is not None  # pods need root (namespaces, veth)
         self.in_cluster: tuple[str, int, bytes] | None = None  # API host, HTTPS port, CA
         self._lock = threading.Lock()

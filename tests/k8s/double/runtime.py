@@ -26,20 +26,42 @@ def rfc3339(ns: int | None = None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def prologue(mounts: list[tuple[Path, str, bool]], etc: dict[str, Path], init: bool) -> str:
+# The host's file tree, seen at this path inside every pod before its volumes are mounted:
+# volume sources and kept paths are read through it, so a volume mounted over /tmp cannot
+# hide a later volume's source, or the checkout, when those live under /tmp themselves.
+HOST_VIEW = Path("/run/k8s-double-host")
+
+
+def hidden(keep: list[Path], dests: list[str]) -> list[Path]:
+    """The kept host paths a volume mount would cover (a dest at or above them)."""
+    return [k for k in keep
+            if any(k == Path(d) or Path(d) in k.parents for d in dests)]
+
+
+def prologue(mounts: list[tuple[Path, str, bool]], etc: dict[str, Path], init: bool,
+             keep: list[Path] | None = None) -> str:
     """The shell run as PID 1 before exec: wait for the network, mount, then exec.
 
+    Mounts read their sources through HOST_VIEW (a private recursive bind of /), and the
+    `keep` paths that a volume covers are bound back over it: in a real pod the image's
+    files are never hidden by a volume unless the volume is mounted on them.
     With `init` (the pod's shareProcessNamespace), the shell stays PID 1, like the pause
     container, and the command runs as its child: then it is not PID 1.
     """
-    lines = ["read -r _go"]
+    def host(path: Path) -> str:
+        return shlex.quote(f"{HOST_VIEW}{Path(path).resolve()}")
+
+    lines = ["read -r _go", f"mount --rbind / {shlex.quote(str(HOST_VIEW))}"]
     for name, source in etc.items():
-        lines.append(f"mount --bind {shlex.quote(str(source))} /etc/{name}")
-    for src, dest, read_only in mounts:
+        lines.append(f"mount --bind {host(source)} /etc/{name}")
+    for src, dest, read_only in sorted(mounts, key=lambda m: len(Path(m[1]).parts)):
         q = shlex.quote(dest)
-        lines.append(f"mkdir -p {q} && mount --bind {shlex.quote(str(src))} {q}")
+        lines.append(f"mkdir -p {q} && mount --bind {host(src)} {q}")
         if read_only:
             lines.append(f"mount -o remount,bind,ro {q}")
+    for path in hidden(keep or [], [dest for _, dest, _ in mounts]):
+        q = shlex.quote(str(path))
+        lines.append(f"mkdir -p {q} && mount --bind {host(path)} {q}")
     lines.append('{ "$@" </dev/null & wait $!; }' if init else 'exec "$@" </dev/null')
     return " && ".join(lines)
 
@@ -49,9 +71,10 @@ class Container:
 
     def __init__(self, spawner: Spawner, argv: list[str], env: dict[str, str], cwd: Path,
                  log: Path, mounts: list[tuple[Path, str, bool]], etc: dict[str, Path],
-                 init: bool = False) -> None:
+                 init: bool = False, keep: list[Path] | None = None) -> None:
+        HOST_VIEW.mkdir(parents=True, exist_ok=True)
         wrapped = ["unshare", "--pid", "--fork", "--mount-proc", "--net", "--kill-child",
-                   "--", "sh", "-c", prologue(mounts, etc, init), "sh", *argv]
+                   "--", "sh", "-c", prologue(mounts, etc, init, keep), "sh", *argv]
         self.log = log
         self.started_ns = time.time_ns()
         self.proc = spawner.popen(wrapped, cwd=cwd, env=env, stdin=subprocess.PIPE,

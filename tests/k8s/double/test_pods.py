@@ -300,3 +300,31 @@ def test_log_follow_and_since(cluster: Cluster, core: client.CoreV1Api) -> None:
     assert core.read_namespaced_pod_log("printer", NS, since_seconds=60) == "a\nb\n"
     time.sleep(1.1)
     assert core.read_namespaced_pod_log("printer", NS, since_seconds=1) == ""
+
+
+def test_volumes_over_the_checkout_hide_neither_it_nor_other_volumes(
+        cluster: Cluster, core: client.CoreV1Api) -> None:
+    """A chart's emptyDir at /tmp (and one over the checkout's parent) must not hide the
+    checkout, its venv, or a secret volume whose source lives under /tmp: as in a real pod,
+    where a volume never hides the image's files or another volume."""
+    from tests.k8s.double.cluster import REPO
+
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "hidden-tls"},
+              "data": {"tls.crt": base64.b64encode(b"visible").decode()}}
+    app = workload("StatefulSet", "covered", WEB, volumes=[
+        {"name": "tmp", "emptyDir": {}}, {"name": "home", "emptyDir": {}},
+        {"name": "tls", "secret": {"secretName": "hidden-tls"}}])
+    app["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [
+        {"name": "tls", "mountPath": "/tmp/tls", "readOnly": True},
+        {"name": "tmp", "mountPath": "/tmp"},
+        {"name": "home", "mountPath": str(REPO.parent)}]
+    deploy(cluster, secret, app)
+
+    def run(*command: str) -> str:
+        return str(stream(core.connect_get_namespaced_pod_exec, "covered-0", NS,
+                          command=list(command), stdout=True, stderr=True, stdin=False,
+                          tty=False))
+
+    assert run("cat", "/tmp/tls/tls.crt") == "visible"
+    assert run("sh", "-c", f"test -f {REPO}/pyproject.toml && echo kept") == "kept\n"
+    assert run("sh", "-c", "ls /tmp") == "tls\n"  # the emptyDir, not the host's /tmp
