@@ -136,7 +136,12 @@ class ReferenceObserver:
         group = next((g for g in groups if g["name"] == self.group), None)
         if group is None:
             return False
-        return int(group["pending"]) == 0 and self._lag(group) == 0
+        if int(group["pending"]) != 0 or self._lag(group) != 0:
+            return False
+        try:  # HA: also the broker back at full strength, so the run data shows it
+            return self.sentinel is None or self.sentinel.settled()
+        except RedisError:
+            return False
 
     def _lag(self, group: dict[str, Any]) -> int:
         if group.get("lag") is not None:  # redis >= 7

@@ -36,7 +36,7 @@ class SentinelView:
             client = redis.Redis(host=host, port=port, decode_responses=True,
                                  socket_timeout=2, socket_connect_timeout=2)
             try:
-                return client.execute_command(*command)
+                return client.execute_command(*command)  # type: ignore[no-untyped-call]
             except RedisError as exc:
                 last = exc
             finally:
@@ -46,6 +46,15 @@ class SentinelView:
     def primary(self) -> tuple[str, int]:
         host, port = self._ask("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.master)
         return str(host), int(port)
+
+    def settled(self) -> bool:
+        """Every replica Sentinel knows says it is one and its link to the primary is up:
+        the broker is back at full strength (a restarted old primary has been turned
+        into a replica and has synced)."""
+        replicas = [_fields(r) for r in self._ask("SENTINEL", "REPLICAS", self.master)]
+        return bool(replicas) and all(
+            r.get("role-reported") == "slave" and r.get("master-link-status") == "ok"
+            and "down" not in r.get("flags", "") for r in replicas)
 
     def describe(self, initial: tuple[str, int]) -> dict[str, Any]:
         """The `broker` section: primary now, the one at the start, Sentinel's epoch, and

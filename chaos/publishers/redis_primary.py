@@ -38,7 +38,8 @@ class SentinelLookup:
                              "(master, nodes, proxies)")
         unknown = set(raw) - SENTINEL_KEYS
         if unknown:
-            raise ValueError(f"unknown redis-stream sentinel setting(s): {', '.join(sorted(unknown))}")
+            names = ", ".join(sorted(unknown))
+            raise ValueError(f"unknown redis-stream sentinel setting(s): {names}")
         nodes = raw.get("nodes")
         if not isinstance(nodes, list) or not nodes:
             raise ValueError("redis-stream setting sentinel.nodes must be a non-empty list")
@@ -60,7 +61,7 @@ class SentinelLookup:
 
         if self._sentinel is None:
             kwargs = {"socket_timeout": self.timeout_s, "socket_connect_timeout": self.timeout_s}
-            self._sentinel = Sentinel(self.nodes, sentinel_kwargs=kwargs)
+            self._sentinel = Sentinel(self.nodes, sentinel_kwargs=kwargs)  # type: ignore[no-untyped-call]
         try:
             host, port = self._sentinel.discover_master(self.master)
         except RedisError as e:  # MasterNotFoundError: none named one, or none answered

@@ -31,8 +31,8 @@ from targets.reference.order import Poison, parse_entry
 from targets.reference.pod import PodConfig, die, duration_s, load_pod
 from targets.reference.replicated import ReplicatedStreams
 from targets.reference.retry import Backoff, retry_forever
-from targets.reference.sentinel import SentinelSettings
 from targets.reference.saga import SagaConfig, Services, run_saga
+from targets.reference.sentinel import SentinelSettings
 from targets.reference.streams import TRANSIENT_REDIS, Entry, StreamNames, Streams
 
 

@@ -24,10 +24,9 @@ from typing import Any
 
 import redis.asyncio as aredis
 from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.asyncio.sentinel import MasterNotFoundError, Sentinel, SentinelConnectionPool
 from redis.backoff import ConstantBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import MasterNotFoundError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from targets.reference.pod import die, duration_s
