@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 
 class SentinelView:
@@ -34,7 +36,8 @@ class SentinelView:
         last: Exception = RedisError("no sentinel configured")
         for host, port in self.nodes:
             client = redis.Redis(host=host, port=port, decode_responses=True,
-                                 socket_timeout=2, socket_connect_timeout=2)
+                                 socket_timeout=2, socket_connect_timeout=2,
+                                 retry=Retry(NoBackoff(), 0))  # the next sentinel instead
             try:
                 return client.execute_command(*command)  # type: ignore[no-untyped-call]
             except RedisError as exc:

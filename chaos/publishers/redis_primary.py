@@ -60,7 +60,11 @@ class SentinelLookup:
         from redis.sentinel import Sentinel
 
         if self._sentinel is None:
-            kwargs = {"socket_timeout": self.timeout_s, "socket_connect_timeout": self.timeout_s}
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            kwargs = {"socket_timeout": self.timeout_s, "socket_connect_timeout": self.timeout_s,
+                      "retry": Retry(NoBackoff(), 0)}  # a dead sentinel: ask the next one
             self._sentinel = Sentinel(self.nodes, sentinel_kwargs=kwargs)  # type: ignore[no-untyped-call]
         try:
             host, port = self._sentinel.discover_master(self.master)

@@ -45,10 +45,12 @@ def named_primary(settings: dict[str, Any]) -> tuple[str, int] | None:
     _address(settings.get("announce"), "announce (needed with sentinel)")
     nodes = [_address(n, "sentinel.nodes") for n in raw["nodes"]]
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-    for host, port in nodes:
+    for host, port in nodes:  # no retries: a refused sentinel (first start) costs nothing
         client = redis.Redis(host=host, port=port, socket_timeout=1, socket_connect_timeout=1,
-                             decode_responses=True)
+                             decode_responses=True, retry=Retry(NoBackoff(), 0))
         try:
             reply = client.execute_command(
                 "SENTINEL", "GET-MASTER-ADDR-BY-NAME", str(raw.get("master", "orders")))

@@ -98,7 +98,8 @@ class MappedSentinel(Sentinel):
 
     def __init__(self, settings: SentinelSettings, **connection_kwargs: Any) -> None:
         super().__init__(list(settings.nodes),
-                         sentinel_kwargs={"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
+                         sentinel_kwargs={"socket_timeout": 1.0, "socket_connect_timeout": 1.0,
+                                          "retry": Retry(ConstantBackoff(0), 0)},
                          **connection_kwargs)
         self.settings = settings
 

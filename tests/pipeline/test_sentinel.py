@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +16,13 @@ from redis.asyncio.sentinel import MasterNotFoundError
 from chaos.observers.sentinel_view import SentinelView
 from chaos.publishers.redis_stream import RedisStreamPublisher
 from targets.reference import sentinel
+from targets.reference.pod import PodConfig
+from targets.reference.rejoin import replicaof
 from targets.reference.replicated import ReplicatedStreams
+from targets.reference.sentinel_pod import config_text
 from targets.reference.streams import StreamNames
 from tests.load.forwarder import TcpForwarder
+from tests.redisproc import free_port
 from tests.sentinelproc import Ha, running_ha
 
 
@@ -142,3 +147,31 @@ def test_bad_sentinel_settings_exit_2() -> None:
             sentinel.parse({"sentinel": bad})
         assert exc.value.code == 2
     assert sentinel.parse({}) is None
+
+
+def test_restarted_broker_asks_sentinel_whom_to_replicate(ha: Ha) -> None:
+    nodes = {"master": "orders", "nodes": [f"127.0.0.1:{ha.sentinel}"]}
+    primary = f"127.0.0.1:{ha.primary}"
+    # named itself: starts as the primary, whatever its replicaof setting says
+    assert replicaof({"sentinel": nodes, "announce": primary, "replicaof": "h:1"}) is None
+    # another node is the primary now: starts as its replica
+    assert replicaof({"sentinel": nodes, "announce": f"127.0.0.1:{ha.replica}"}) == primary
+    # no sentinel answers (the first start): as configured
+    silent = {"master": "orders", "nodes": [f"127.0.0.1:{free_port()}"]}
+    assert replicaof({"sentinel": silent, "announce": primary, "replicaof": "h:1"}) == "h:1"
+    assert replicaof({"replicaof": "h:2"}) == "h:2"
+    with pytest.raises(SystemExit):
+        replicaof({"sentinel": nodes})  # announce is required with sentinel
+
+
+def test_sentinel_config_refuses_bad_settings(tmp_path: Path) -> None:
+    pod = PodConfig(name="s", component="sentinel", index=0, ports={"sentinel": 1},
+                    data_dir=tmp_path, settings={"monitor": "nohostport"})
+    with pytest.raises(SystemExit):
+        config_text(pod)
+    good = PodConfig(name="s", component="sentinel", index=0, ports={"sentinel": 1},
+                     data_dir=tmp_path, settings={"monitor": "127.0.0.1:7", "quorum": 2,
+                                                  "down_after": "1500ms"})
+    text = config_text(good)
+    assert "sentinel monitor orders 127.0.0.1 7 2" in text
+    assert "sentinel down-after-milliseconds orders 1500" in text
