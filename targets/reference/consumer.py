@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from targets.reference import counters as published
-from targets.reference import recovery, shutdown
+from targets.reference import recovery, sentinel, shutdown
 from targets.reference.admin import admin_app
 from targets.reference.bugs import WRONG_REASON, dead_letters_valid
 from targets.reference.crash import CrashPoints
@@ -29,8 +29,10 @@ from targets.reference.fencing import Fenced, Fencing
 from targets.reference.loop import run as run_loop
 from targets.reference.order import Poison, parse_entry
 from targets.reference.pod import PodConfig, die, duration_s, load_pod
+from targets.reference.replicated import ReplicatedStreams
 from targets.reference.retry import Backoff, retry_forever
 from targets.reference.saga import SagaConfig, Services, run_saga
+from targets.reference.sentinel import SentinelSettings
 from targets.reference.streams import TRANSIENT_REDIS, Entry, StreamNames, Streams
 
 
@@ -48,13 +50,15 @@ class Settings:
     shutdown_grace_s: float = 5.0
     tls_compensate: bool = False
     step_deadline_s: float | None = 4.0
+    sentinel: SentinelSettings | None = None  # HA broker: find the primary
 
 
 def parse_settings(raw: dict[str, Any]) -> Settings:
     """Consumer settings from the target file; one clear line on a bad value."""
+    found = sentinel.parse(raw)
     address = str(raw.get("redis", ""))
     host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
+    if found is None and (not host or not port.isdigit()):
         die(f"consumer setting redis must be host:port, not {address!r}")
     urls = {}
     for service in ("inventory", "payment", "points"):
@@ -66,7 +70,7 @@ def parse_settings(raw: dict[str, Any]) -> Settings:
     if tls_mode not in ("retry", "compensate"):
         die(f"consumer setting tls_errors must be retry or compensate, not {tls_mode!r}")
     settings = Settings(
-        redis_host=host, redis_port=int(port), urls=urls,
+        redis_host=host, redis_port=int(port) if port.isdigit() else 0, urls=urls,
         names=StreamNames(str(raw.get("stream", "orders")), str(raw.get("group", "workers")),
                           str(raw.get("dlq", "orders:dlq"))),
         reclaim_idle_s=duration_s(raw.get("reclaim_idle"), 2.0),
@@ -79,6 +83,7 @@ def parse_settings(raw: dict[str, Any]) -> Settings:
         tls_compensate=tls_mode == "compensate",
         step_deadline_s=None if raw.get("step_deadline") == "none"
         else duration_s(raw.get("step_deadline"), 4.0),
+        sentinel=found,
     )
     if settings.max_attempts < 1 or settings.concurrency < 1 or settings.reclaim_idle_s <= 0:
         die("consumer: max_attempts and concurrency must be >= 1, reclaim_idle > 0")
@@ -108,9 +113,14 @@ class Consumer:
         self.stopping = asyncio.Event()
         self.ready = False
         timeout = max(3.0, settings.call_timeout_s + 1.0)
-        self.redis = recovery.client(settings.redis_host, settings.redis_port, timeout,
-                                     max_connections=settings.concurrency + 8)
-        self.streams = Streams(self.redis, settings.names, pod.name)
+        ha = settings.sentinel
+        self.redis = (sentinel.client(ha, timeout, settings.concurrency + 8) if ha else
+                      recovery.client(settings.redis_host, settings.redis_port, timeout,
+                                      max_connections=settings.concurrency + 8))
+        self.streams = (ReplicatedStreams(self.redis, settings.names, pod.name,
+                                          ha.wait_replicas, ha.wait_timeout_ms)
+                        if ha and ha.wait_replicas else
+                        Streams(self.redis, settings.names, pod.name))
         # (under ack-before-effects the early ACK leaves nothing to own: no fence either)
         self.fencing = Fencing(self.redis, settings.names, pod.name,
                                self.bug not in ("no-fencing", "ack-before-effects"),

@@ -33,6 +33,16 @@ def least(*paths: str) -> Callable[[dict[str, Any]], int]:
 
 OUTAGE = least(*(f"paths.{p}.{k}" for p in ("read", "reconnect", "reclaim")
                  for k in ("errors", "recoveries")))
+
+
+def failed_over_and_back(obs: dict[str, Any]) -> int:
+    """Sentinel moved the primary, and the old primary is now its replica, link up."""
+    broker = obs["broker"]
+    back = [r for r in broker["replicas"] if r["address"] == broker["initial_primary"]
+            and r["role_reported"] == "slave" and r["link"] == "ok"]
+    return int(bool(broker["failed_over"] and broker["config_epoch"] >= 1 and back))
+
+
 # An experiment shows in its own run data that it reached the path it exists for.
 REACHED: dict[str, Callable[[dict[str, Any]], int]] = {
     # the paused consumer found its sagas reclaimed and left them alone
@@ -42,6 +52,7 @@ REACHED: dict[str, Callable[[dict[str, Any]], int]] = {
     # the broker away past the redis retry budget: the consumers' own paths failed, recovered
     "consumer-broker-outage.yaml": OUTAGE,
     "broker-outage.yaml": OUTAGE,
+    "broker-failover.yaml": failed_over_and_back,
 }
 
 
@@ -54,6 +65,7 @@ def test_library_is_complete() -> None:
         "inventory-blackhole.yaml", "consumer-redis-bandwidth.yaml",
         "publish-reset-peer.yaml", "poison-messages.yaml", "consumer-pause-in-flight.yaml",
         "rolling-restart.yaml", "consumer-broker-outage.yaml", "broker-outage.yaml",
+        "broker-failover.yaml",
     }
     assert wanted <= set(LIBRARY)
 
@@ -69,4 +81,5 @@ def test_correct_pipeline_passes(experiment: str, tmp_path: Path) -> None:
     if experiment in REACHED:
         observations = json.loads((tmp_path / "run" / "observations.json").read_text())
         assert REACHED[experiment](observations) > 0, (
-            observations.get("fencing"), observations.get("consumers"))
+            observations.get("fencing"), observations.get("consumers"),
+            observations.get("broker"))
