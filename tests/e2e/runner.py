@@ -40,9 +40,11 @@ class RunOutcome:
 
 
 def run_experiment(
-    experiment: str | Path, run_dir: Path, bug: str | None = None, timeout: float = 150
+    experiment: str | Path, run_dir: Path, bug: str | None = None, timeout: float = 150,
+    target: str | None = None,
 ) -> RunOutcome:
-    """Run one experiment: a library file name, or a path (an absolute path is kept as is)."""
+    """Run one experiment: a library file name, or a path (an absolute path is kept as is);
+    `target` (a name or a path from the project root) overrides the experiment's own."""
     env = dict(os.environ)
     env.pop("PIPECHAOS_REF_BUG", None)
     # Other runs on this machine (a developer's, another test session) hold the
@@ -52,7 +54,8 @@ def run_experiment(
         env["PIPECHAOS_REF_BUG"] = bug
     proc = subprocess.run(
         [sys.executable, "-m", "chaos", "run", str(ROOT / "experiments" / experiment),
-         "--run-dir", str(run_dir), "--seed", "7"],
+         "--run-dir", str(run_dir), "--seed", "7",
+         *(["--target", target] if target else [])],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )
     result_file = run_dir / "result.json"
