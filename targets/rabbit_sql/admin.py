@@ -80,8 +80,9 @@ def serve(admin: Admin, port: int) -> ThreadingHTTPServer:
             if point not in POINTS:
                 self._send(400, {"error": f"unknown crash point {point!r}", "known": POINTS})
                 return
-            admin.armed = point
+            # answer first: once armed, the next message may kill us before a late answer
             self._send(200, {"armed": point})
+            admin.armed = point
 
         def do_DELETE(self) -> None:
             if self.path != "/crash":

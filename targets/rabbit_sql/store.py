@@ -1,6 +1,7 @@
 """The consumer's PostgreSQL side: effects, idempotency records and outcomes in one transaction.
 
-The connection is in autocommit mode; each unit of work opens its own transaction. A session
+The connection is in autocommit mode; each unit of work is one statement (data-modifying
+CTEs), hence one transaction and one round trip. A session
 idle inside a transaction longer than `idle_tx_timeout` is ended by the server, so a consumer
 frozen mid-transaction (SIGSTOP, a long GC pause) cannot hold the UNIQUE key's lock and stall
 the consumer that got its redelivered message. Diagnostics (the delivery log, the status)
@@ -17,8 +18,46 @@ import psycopg
 
 from targets.rabbit_sql.schema import LOCK, ddl
 
-EFFECTS = ("ledger.charge", "points.award")
-DEAD_LETTER = "dead-letter"  # the idempotency effect of a dead-letter record
+EFFECTS = ("ledger.charge", "points.award")  # in APPLY: amount = value, points
+
+# The seed's "INSERT IGNORE" on the UNIQUE business key: an effect is applied only when its
+# idempotency record was inserted by this very statement.
+APPLY = """
+WITH wanted (name, amount) AS (
+    VALUES ('ledger.charge', %(value)s::bigint), ('points.award', %(points)s::bigint)),
+claimed AS (
+    INSERT INTO msg_idempotency (msg_id, biz_key, run_id, order_id, effect)
+    SELECT %(msg)s, %(msg)s || ':' || name, %(run)s, %(order)s, name FROM wanted
+    ON CONFLICT DO NOTHING
+    RETURNING effect),
+applied AS (
+    INSERT INTO ledger (run_id, order_id, effect, amount, pod, t)
+    SELECT %(run)s, %(order)s, name, amount, %(pod)s, %(t)s
+    FROM wanted JOIN claimed ON claimed.effect = wanted.name
+    RETURNING 1),
+outcome AS (
+    INSERT INTO outcomes (run_id, order_id, outcome, t_terminal, value, qty, points, pod)
+    VALUES (%(run)s, %(order)s, 'completed', %(t)s, %(value)s, %(qty)s, %(points)s, %(pod)s)
+    ON CONFLICT (run_id, order_id) DO NOTHING)
+SELECT count(*) FROM applied
+"""
+
+DEAD_LETTER = """
+WITH claimed AS (
+    INSERT INTO msg_idempotency (msg_id, biz_key, run_id, order_id, effect)
+    VALUES (%(msg)s, %(msg)s || ':dead-letter', %(run)s, %(order)s, 'dead-letter')
+    ON CONFLICT DO NOTHING
+    RETURNING 1),
+entry AS (
+    INSERT INTO dead_letters (run_id, order_id, attempts, reason, t)
+    SELECT %(run)s, %(order)s, %(attempts)s, %(reason)s, %(t)s FROM claimed
+    RETURNING 1),
+outcome AS (
+    INSERT INTO outcomes (run_id, order_id, outcome, t_terminal, value, qty, points, pod)
+    SELECT %(run)s, %(order)s, 'dead_lettered', %(t)s, 0, 0, 0, %(pod)s FROM claimed
+    ON CONFLICT (run_id, order_id) DO NOTHING)
+SELECT count(*) FROM entry
+"""
 
 
 @dataclass(frozen=True)
@@ -31,10 +70,11 @@ class Order:
 
 
 class Store:
-    def __init__(self, address: str, pod: str, bug: str | None, idle_tx_timeout_s: float) -> None:
+    def __init__(self, address: str, pod: str, bug: str | None, idle_tx_timeout_s: float,
+                 dbname: str = "postgres") -> None:
         host, _, port = address.rpartition(":")
         self.conninfo = {"host": host, "port": int(port), "user": "postgres",
-                         "dbname": "postgres", "connect_timeout": 3,
+                         "dbname": dbname, "connect_timeout": 3,
                          "options": "-c idle_in_transaction_session_timeout="
                                     f"{int(idle_tx_timeout_s * 1000)}"}
         self.pod, self.bug = pod, bug
@@ -74,53 +114,22 @@ class Store:
             "VALUES (%s, %s, %s, %s, %s, %s)",
             (run_id, order_id, self.pod, redelivered, attempt, time.time_ns()))
 
-    def _claim(self, run_id: str, order_id: int, effect: str) -> bool:
-        """The seed's INSERT IGNORE: True for the first record of this business key only."""
-        assert self.conn is not None
-        row = self.conn.execute(
-            "INSERT INTO msg_idempotency (msg_id, biz_key, run_id, order_id, effect) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-            (f"{run_id}:{order_id}", f"{run_id}:{order_id}:{effect}", run_id, order_id, effect),
-        ).fetchone()
-        return row is not None
-
-    def _outcome(self, run_id: str, order_id: int, outcome: str, order: Order) -> None:
-        assert self.conn is not None
-        self.conn.execute(
-            "INSERT INTO outcomes (run_id, order_id, outcome, t_terminal, value, qty, points, pod)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, order_id) DO NOTHING",
-            (run_id, order_id, outcome, time.time_ns(), order.value, order.qty, order.points,
-             self.pod))
-
     def apply(self, run_id: str, order_id: int, order: Order) -> int:
-        """Each effect not yet recorded, its idempotency record and the outcome: one
-        transaction. Returns how many effects this call applied (0: a duplicate)."""
-        conn = self.connect()
-        applied = 0
-        with conn.transaction():
-            for effect, amount in zip(EFFECTS, (order.value, order.points), strict=True):
-                if not self._claim(run_id, order_id, effect):
-                    continue
-                conn.execute(
-                    "INSERT INTO ledger (run_id, order_id, effect, amount, pod, t) "
-                    "VALUES (%s, %s, %s, %s, %s, %s)",
-                    (run_id, order_id, effect, amount, self.pod, time.time_ns()))
-                applied += 1
-            self._outcome(run_id, order_id, "completed", order)
-        return applied
+        """Each effect whose business key is new, with its idempotency record, and the
+        outcome: one statement, so one transaction. Returns how many effects it applied
+        (0: a duplicate delivery)."""
+        row = self.connect().execute(APPLY, {
+            "msg": f"{run_id}:{order_id}", "run": run_id, "order": order_id, "pod": self.pod,
+            "t": time.time_ns(), "value": order.value, "qty": order.qty,
+            "points": order.points}).fetchone()
+        return int(str(row[0])) if row else 0
 
     def dead_letter(self, run_id: str, order_id: int, attempts: int, reason: str) -> bool:
-        """The DLQ entry and the dead-lettered outcome, once per order."""
-        conn = self.connect()
-        with conn.transaction():
-            if not self._claim(run_id, order_id, DEAD_LETTER):
-                return False
-            conn.execute(
-                "INSERT INTO dead_letters (run_id, order_id, attempts, reason, t) "
-                "VALUES (%s, %s, %s, %s, %s)",
-                (run_id, order_id, attempts, reason, time.time_ns()))
-            self._outcome(run_id, order_id, "dead_lettered", Order(0, 0, 0))
-        return True
+        """The DLQ entry and the dead-lettered outcome, once per order (one transaction)."""
+        row = self.connect().execute(DEAD_LETTER, {
+            "msg": f"{run_id}:{order_id}", "run": run_id, "order": order_id, "pod": self.pod,
+            "t": time.time_ns(), "attempts": attempts, "reason": reason}).fetchone()
+        return bool(row and row[0])
 
     def status(self, connected: bool, ready: int) -> None:
         """This consumer's view of the broker now (the observer's `drained` query)."""

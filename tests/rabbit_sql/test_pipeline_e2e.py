@@ -1,7 +1,7 @@
 """The rabbit-sql pipeline (targets/rabbit-sql.yaml) judged by the library experiments it did
 not grow up with: it passes them, and each of its known-bad variants is caught by the
 verdict that exists for it. Every run boots its own RabbitMQ and PostgreSQL (tens of
-seconds), so the list is the minimum that proves each claim."""
+seconds), so the list is the minimum that proves each claim, and the runs go side by side."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -33,21 +34,51 @@ CAUGHT = [
 ]
 
 
-@pytest.fixture
-def run_dir() -> Iterator[Path]:
-    """Not under pytest's tmp_path (mode 0700): the servers' own users must reach their data."""
+PARALLEL = 3  # runs at a time: most of a run is waiting (boot, load window, drain)
+
+
+class Runs:
+    """The selected runs of this module, started together on first use, PARALLEL at a time,
+    each in its own directory (not under pytest's tmp_path, mode 0700: the servers' own
+    users must reach their data)."""
+
+    def __init__(self, wanted: list[tuple[str, str | None]]) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="pipechaos-rabbit-sql-"))
+        self.base.chmod(0o711)
+        self.pool = ThreadPoolExecutor(max_workers=PARALLEL)
+        self.futures: dict[tuple[str, str | None], Future[RunOutcome]] = {}
+        for key in wanted:
+            self.start(key)
+
+    def dir(self, key: tuple[str, str | None]) -> Path:
+        return self.base / f"{key[0].removesuffix('.yaml')}-{key[1] or 'correct'}"
+
+    def start(self, key: tuple[str, str | None]) -> Future[RunOutcome]:
+        if key not in self.futures:
+            self.futures[key] = self.pool.submit(
+                run_experiment, key[0], self.dir(key), bug=key[1], timeout=400, target=TARGET)
+        return self.futures[key]
+
+    def get(self, experiment: str, bug: str | None = None) -> tuple[RunOutcome, Path]:
+        key = (experiment, bug)
+        return self.start(key).result(), self.dir(key)
+
+
+@pytest.fixture(scope="module")
+def runs(request: pytest.FixtureRequest) -> Iterator[Runs]:
     require_package("rabbitmq-server", why="the rabbit-sql broker")
     require_package("postgresql", why="the rabbit-sql database")
-    base = Path(tempfile.mkdtemp(prefix="pipechaos-rabbit-sql-"))
-    base.chmod(0o711)
+    wanted: list[tuple[str, str | None]] = []
+    for item in request.session.items:  # only the runs of the tests selected in this session
+        spec = getattr(item, "callspec", None)
+        if getattr(item, "module", None) is request.module and spec is not None:
+            wanted.append((spec.params["experiment"], spec.params.get("bug")))
+    result = Runs(wanted)
     try:
-        yield base / "run"
+        yield result
     finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def run(experiment: str, run_dir: Path, bug: str | None = None) -> RunOutcome:
-    return run_experiment(experiment, run_dir, bug=bug, timeout=300, target=TARGET)
+        result.pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(result.base, ignore_errors=True)
 
 
 def broker_log(run_dir: Path) -> str:
@@ -56,8 +87,8 @@ def broker_log(run_dir: Path) -> str:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("experiment", PASSES)
-def test_library_experiment_passes(experiment: str, run_dir: Path) -> None:
-    outcome = run(experiment, run_dir)
+def test_library_experiment_passes(experiment: str, runs: Runs) -> None:
+    outcome, run_dir = runs.get(experiment)
     assert outcome.exit_code == 0, outcome.explain()
     assert outcome.result["status"] == "passed"
     assert outcome.names() and all(v["ok"] for v in outcome.result["verdicts"])
@@ -74,8 +105,8 @@ def test_library_experiment_passes(experiment: str, run_dir: Path) -> None:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(("bug", "experiment", "verdict"), CAUGHT)
-def test_bug_is_caught(bug: str, experiment: str, verdict: str, run_dir: Path) -> None:
-    outcome = run(experiment, run_dir, bug=bug)
+def test_bug_is_caught(bug: str, experiment: str, verdict: str, runs: Runs) -> None:
+    outcome, _ = runs.get(experiment, bug)
     assert outcome.exit_code == 1, outcome.explain()
     assert outcome.result["status"] == "failed"
     assert verdict in outcome.failing(), outcome.explain()
