@@ -51,7 +51,9 @@ class Runs:
             self.start(key)
 
     def dir(self, key: tuple[str, str | None]) -> Path:
-        return self.base / f"{key[0].removesuffix('.yaml')}-{key[1] or 'correct'}"
+        """The run's directory; its parent also holds the run's own lock directory, so that
+        runs side by side do not find the target busy."""
+        return self.base / f"{key[0].removesuffix('.yaml')}-{key[1] or 'correct'}" / "run"
 
     def start(self, key: tuple[str, str | None]) -> Future[RunOutcome]:
         if key not in self.futures:
