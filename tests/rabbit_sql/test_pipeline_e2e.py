@@ -6,6 +6,7 @@ seconds), so the list is the minimum that proves each claim, and the runs go sid
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -34,7 +35,8 @@ CAUGHT = [
 ]
 
 
-PARALLEL = 3  # runs at a time: most of a run is waiting (boot, load window, drain)
+# runs at a time: most of a run is waiting (boot, load window, drain)
+PARALLEL = int(os.environ.get("PIPECHAOS_RABBIT_SQL_PARALLEL", "3"))
 
 
 class Runs:
