@@ -6,12 +6,17 @@ unroutable); `info` when the message may have reached it but no answer came (tim
 connection lost after sending). pika's BlockingConnection fits the Locust processes: under
 gevent its socket waits yield to the other publishes. A connection is used by one publish at a
 time (a small pool), and one that failed is dropped, so the next publish starts on a fresh one.
+At most `connections` are open at once: when confirms slow down, an unbounded pool opens one
+connection per waiting publish, and their handshakes slow the broker further (hundreds of
+AMQPConnectorStackTimeout on a busy machine). A publish that finds none free within
+`timeout` sent nothing: `fail` with `Overloaded`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from typing import Any
 from urllib.parse import quote
 
@@ -21,7 +26,7 @@ from pika import exceptions as amqp_errors
 from chaos.publishers.base import PublishResult, seconds_setting
 
 _SETTINGS = {"address", "user", "password", "vhost", "exchange", "routing_key", "timeout",
-             "connect_timeout", "heartbeat", "idle"}
+             "connect_timeout", "heartbeat", "idle", "connections"}
 _OK = PublishResult("ok")
 
 
@@ -38,8 +43,9 @@ class RabbitMqPublisher:
     "/"), exchange (default "", the default exchange), routing_key (default "orders": the
     queue name with the default exchange), timeout (confirm wait, default 2s),
     connect_timeout (default = timeout), heartbeat (default 10s), idle (connections kept open
-    for reuse, default 32). Each message carries headers order_id and run_id and message_id
-    "RUN_ID:ORDER_ID"; it is persistent (delivery_mode 2) and mandatory (unroutable = fail).
+    for reuse, default 32), connections (open at once at most, default 16). Each message
+    carries headers order_id and run_id and message_id "RUN_ID:ORDER_ID"; it is persistent
+    (delivery_mode 2) and mandatory (unroutable = fail).
     """
 
     description = "one confirmed, persistent AMQP publish per order; ok on ack, fail on nack"
@@ -67,6 +73,11 @@ class RabbitMqPublisher:
         self.exchange = str(settings.get("exchange", ""))
         self.routing_key = str(settings.get("routing_key", "orders"))
         self.idle = int(settings.get("idle", 32))
+        cap = settings.get("connections", 16)
+        if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+            raise ValueError(f"rabbitmq setting connections must be a positive integer, "
+                             f"got {cap!r}")
+        self._slots = threading.BoundedSemaphore(cap)  # cooperative under gevent
         self.run_id = run_id
         logging.getLogger("pika").setLevel(logging.CRITICAL)  # outcomes carry the errors
         self._pool: list[tuple[Any, Any]] = []  # (connection, channel in confirm mode)
@@ -78,6 +89,14 @@ class RabbitMqPublisher:
         return f"amqp://{p.host}:{p.port}/{quote(p.virtual_host, safe='')}"
 
     def publish(self, order_id: int, payload: bytes) -> PublishResult:
+        if not self._slots.acquire(timeout=self.timeout):
+            return PublishResult("fail", "Overloaded")  # nothing was sent
+        try:
+            return self._publish(order_id, payload)
+        finally:
+            self._slots.release()
+
+    def _publish(self, order_id: int, payload: bytes) -> PublishResult:
         if self._pool:
             conn, channel = self._pool.pop()
         else:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-BUGS = ("ack-before-commit", "no-unique-key", "no-dlx")
+BUGS = ("ack-before-commit", "no-unique-key", "no-dlx", "no-heartbeat")
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,16 @@ def load() -> Pod:
         die(f"unknown bug {pod.bug!r} for rabbit-sql; known: {', '.join(BUGS)}")
     pod.data_dir.mkdir(parents=True, exist_ok=True)
     return pod
+
+
+def seconds(value: Any, default: float, what: str) -> float:
+    """A settings duration: a number of seconds or text like `500ms`, `2s`, `1m`."""
+    if value is None:
+        return default
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    for suffix, scale in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
+        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(text[: -len(suffix)]) * scale
+    die(f"setting {what}: {value!r} is not a duration (e.g. 500ms, 2s)")

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import psycopg
 
@@ -32,10 +31,10 @@ def bin_dir() -> str:
     return os.path.dirname(found[-1])
 
 
-def accepts_queries(sockets: Path, port: int) -> bool:
+def accepts_queries(port: int) -> bool:
     """True once the server answers a query (its port opens before crash recovery ends)."""
     try:
-        with psycopg.connect(host=str(sockets), port=port, user="postgres", dbname="postgres",
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
                              connect_timeout=1) as conn:
             conn.execute("SELECT 1")
         return True
@@ -43,12 +42,12 @@ def accepts_queries(sockets: Path, port: int) -> bool:
         return False
 
 
-def serve_health(admin: int, sockets: Path, port: int) -> None:
+def serve_health(admin: int, port: int) -> None:
     """GET /healthz on `admin`: 200 once PostgreSQL accepts queries (the pod's readiness)."""
 
     class Health(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            ok = self.path == "/healthz" and accepts_queries(sockets, port)
+            ok = self.path == "/healthz" and accepts_queries(port)
             self.send_response(200 if ok else 503)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -63,8 +62,7 @@ def serve_health(admin: int, sockets: Path, port: int) -> None:
 def main() -> None:
     pod = load()
     port = pod.port("pg")
-    pgdata, sockets = pod.data_dir / "pgdata", pod.data_dir / "sockets"
-    sockets.mkdir(exist_ok=True)
+    pgdata = pod.data_dir / "pgdata"
     ids = account("postgres")
     own(pod.data_dir, ids)
     binaries = bin_dir()
@@ -78,13 +76,15 @@ def main() -> None:
             die(f"initdb failed: {done.stderr.strip().splitlines()[-1:]}")
     argv = [
         f"{binaries}/postgres", "-D", str(pgdata), "-p", str(port),
-        "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={sockets}",
+        # TCP only: a Unix socket's path is limited to 107 bytes, which a deep run
+        # directory exceeds (the server then refuses to start)
+        "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
         "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "max_connections=100",
         "-c", "shared_buffers=32MB", "-c", "log_min_messages=warning",
     ]
     server = subprocess.Popen(argv, preexec_fn=drop(ids))
     if "admin" in pod.ports:
-        serve_health(pod.port("admin"), sockets, port)
+        serve_health(pod.port("admin"), port)
     # TERM alone is PostgreSQL's "smart" shutdown, which waits for every client to leave;
     # the platform's TERM means "stop now", which is the "fast" shutdown (SIGINT).
     signal.signal(signal.SIGTERM, lambda *_: server.send_signal(signal.SIGINT))

@@ -44,7 +44,7 @@ def run_experiment(
     target: str | None = None,
 ) -> RunOutcome:
     """Run one experiment: a library file name, or a path (an absolute path is kept as is);
-    `target` replaces the experiment's own (`--target`)."""
+    `target` (a name or a path from the project root) overrides the experiment's own."""
     env = dict(os.environ)
     env.pop("PIPECHAOS_REF_BUG", None)
     # Other runs on this machine (a developer's, another test session) hold the
@@ -54,7 +54,8 @@ def run_experiment(
         env["PIPECHAOS_REF_BUG"] = bug
     proc = subprocess.run(
         [sys.executable, "-m", "chaos", "run", str(ROOT / "experiments" / experiment),
-         "--run-dir", str(run_dir), "--seed", "7", *(["--target", target] if target else [])],
+         "--run-dir", str(run_dir), "--seed", "7",
+         *(["--target", target] if target else [])],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
     )
     result_file = run_dir / "result.json"

@@ -96,3 +96,23 @@ def test_bad_settings_are_one_line_errors() -> None:
         RabbitMqPublisher({"address": "h:1", "bogus": 1}, "r")
     with pytest.raises(ValueError, match="timeout"):
         RabbitMqPublisher({"address": "h:1", "timeout": "soon"}, "r")
+    with pytest.raises(ValueError, match="connections must be a positive integer"):
+        RabbitMqPublisher({"address": "h:1", "connections": 0}, "r")
+
+
+def test_no_free_connection_within_the_timeout_is_fail_overloaded(
+    servers: LocalPlatform, queue: str,
+) -> None:
+    """At most `connections` open at once: a publish that waits past `timeout` for one sent
+    nothing (fail), and the next one, once a connection is free, goes through."""
+    pub = publisher(servers.resolve("${component:broker/amqp}"), queue, connections=1)
+    try:
+        assert pub._slots.acquire(timeout=1)  # another publish holds the only connection
+        started = time.monotonic()
+        waited = pub.publish(0, b"{}")
+        assert (waited.outcome, waited.error) == ("fail", "Overloaded")
+        assert 0.9 < time.monotonic() - started < 5
+        pub._slots.release()
+        assert pub.publish(1, b"{}").outcome == "ok"
+    finally:
+        pub.close()
