@@ -42,6 +42,10 @@ REACHED: dict[str, Callable[[dict[str, Any]], int]] = {
     # the broker away past the redis retry budget: the consumers' own paths failed, recovered
     "consumer-broker-outage.yaml": OUTAGE,
     "broker-outage.yaml": OUTAGE,
+    # the certificate expired, then handshakes timed out on the payment hop
+    "payment-expiry-handshake-timeout.yaml": least("tls.expired", "tls.handshake-timeout"),
+    # releases of declined orders' stock failed on the partitioned inventory hop
+    "inventory-partition-compensation.yaml": least("compensation.inventory.failures"),
 }
 
 
@@ -54,6 +58,7 @@ def test_library_is_complete() -> None:
         "inventory-blackhole.yaml", "consumer-redis-bandwidth.yaml",
         "publish-reset-peer.yaml", "poison-messages.yaml", "consumer-pause-in-flight.yaml",
         "rolling-restart.yaml", "consumer-broker-outage.yaml", "broker-outage.yaml",
+        "payment-expiry-handshake-timeout.yaml", "inventory-partition-compensation.yaml",
     }
     assert wanted <= set(LIBRARY)
 
