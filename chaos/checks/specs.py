@@ -12,7 +12,7 @@ from typing import Any
 
 from chaos.checks.lazy import LazyCheck
 from chaos.checks.params import RELATIVE_PATTERN, Bound, Params
-from chaos.paramdoc import param
+from chaos.paramdoc import from_schema
 from chaos.spec.units import DURATION_PATTERN
 
 STAT = r"p(\d+(?:\.\d+)?)|max"
@@ -28,8 +28,9 @@ def unknown_phase(name: str) -> str:
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown phase {name!r}{hint}; known: {', '.join(PHASES)}"
 
-# JSON Schema of each check's parameters (`pipechaos schema`, editors); the parsers below
-# stay the authority, and tests/spec/test_schema.py keeps the two in step.
+# JSON Schema of each check's parameters (`pipechaos schema`, editors), and through
+# paramdoc.from_schema the entries `pipechaos list` shows; the parsers below stay the
+# authority, and tests/core/test_schema.py keeps the two in step.
 Schema = dict[str, Any]
 
 
@@ -58,12 +59,12 @@ class DeliverySpec:
         "no valid order dead-lettered"
     )
     needs: tuple[str, ...] = ("history", "observations")
-    params: tuple[dict[str, Any], ...] = ()
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, bool]:
         p = Params(params, ("allow_dead_lettered",))
         return p, p.flag("allow_dead_lettered", False)
     params_schema: Schema = {"properties": {}}
+    params = from_schema(params_schema)  # what `pipechaos list` shows
 
     def validate(self, params: dict[str, Any]) -> list[str]:
         return self._parse(params)[0].errors
@@ -73,10 +74,10 @@ class EffectsSpec:
     name = "effects"
     description = "no side effect applied more than once for an order"
     needs: tuple[str, ...] = ("history", "observations")
-    params = (param("effects", "name | list[name]", None, "only these effects (default: all)"),)
     params_schema: Schema = {
         "properties": {"effects": _names("check only these effects (default: every one)")}
     }
+    params = from_schema(params_schema)  # what `pipechaos list` shows
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, list[str] | None]:
         p = Params(params, ("effects",))
@@ -90,17 +91,14 @@ class SagaSpec:
     name = "saga"
     description = "sagas terminal in time, completed exactly or fully compensated; sums hold"
     needs: tuple[str, ...] = ("history", "observations")
-    params = (
-        param("within", "duration", "30s", "each saga terminal within this of its publish"),
-        param("sums", "name | list[name]", None,
-              f"among {', '.join(SUMS)} (default: every sum whose totals exist)"),
-    )
     params_schema: Schema = {
         "properties": {
             "within": _duration("every saga terminal this long after its publish", "30s"),
-            "sums": _names("conservation sums to check (default: every available)", SUMS),
+            "sums": _names(f"conservation sums to check, among {', '.join(SUMS)} "
+                           "(default: every one whose totals exist)", SUMS),
         }
     }
+    params = from_schema(params_schema)  # what `pipechaos list` shows
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, float, list[str] | None]:
         p = Params(params, ("within", "sums"))
@@ -119,10 +117,6 @@ class DlqSpec:
     name = "dlq"
     description = "each poison message dead-lettered once with reason and attempt count"
     needs: tuple[str, ...] = ("history", "observations")
-    params = (
-        param("attempts", "int", None, "the attempt count each dead letter must carry"),
-        param("allow_non_poison", "bool", False, "valid orders may be dead-lettered too"),
-    )
     params_schema: Schema = {
         "properties": {
             "attempts": {"type": "integer", "minimum": 1,
@@ -131,6 +125,7 @@ class DlqSpec:
                                  "description": "valid orders may be dead-lettered too"},
         }
     }  # fmt: skip
+    params = from_schema(params_schema)  # what `pipechaos list` shows
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, int | None, bool]:
         p = Params(params, ("attempts", "allow_non_poison"))
@@ -144,21 +139,17 @@ class LatencySpec:
     name = "latency"
     description = "end-to-end p50/p99/max per phase within absolute or baseline-relative bounds"
     needs: tuple[str, ...] = ("history", "observations", "phases")
-    params = (
-        param("pNN | max", "duration | ratio", None, 'a bound: 200ms, or "3x baseline + 50ms"'),
-        param("phase", "name | list[name]", None,
-              f"among {', '.join(PHASES)} (default: every phase with data)"),
-        param("from", "invoke|ok", "invoke", "latency measured from the publish's invoke or ok"),
-    )
     params_schema: Schema = {
         "properties": {
-            "phase": _names("only these phases (default: every phase with data)"),
+            "phase": _names(f"only these phases, among {', '.join(PHASES)} "
+                            "(default: every phase with data)"),
             "from": {"enum": ["invoke", "ok"], "default": "invoke",
                      "description": "latency from the publish's invoke or its broker ack"},
             "p50": BOUND, "p90": BOUND, "p99": BOUND, "p99.9": BOUND, "max": BOUND,
         },
-        "patternProperties": {f"^(?:{STAT})$": BOUND},
+        "patternProperties": {f"^(?:{STAT})$": {**BOUND, "title": "pNN | max"}},
     }  # fmt: skip
+    params = from_schema(params_schema)  # what `pipechaos list` shows
 
     def _parse(
         self, params: dict[str, Any]
@@ -189,20 +180,14 @@ class RecoverySpec:
     name = "recovery"
     description = "lag and pending back to baseline level within a bound after the last heal"
     needs: tuple[str, ...] = ("timeseries", "phases")
-    params = (
-        param("within", "duration", "10s", "back to baseline level this soon after the heal"),
-        param("slack", "number", 10, "baseline level = baseline p95 + slack"),
-        param("hold", "duration", "1s", "how long the level must hold to count"),
-        param("metrics", "name | list[name]", ["lag", "pending"], "timeseries columns"),
-        param("progress", "{min: N, per: duration}", None, "completions per window in faults"),
-    )
     params_schema: Schema = {
         "properties": {
             "within": _duration("recovered this long after the last heal", "10s"),
             "slack": {"type": "number", "minimum": 0, "default": 10,
                       "description": "added to the baseline p95 level"},
             "hold": _duration("stay at level this long to count as recovered", "1s"),
-            "metrics": _names("timeseries columns that must recover (default: lag, pending)"),
+            "metrics": {**_names("timeseries columns that must recover"),
+                        "default": ["lag", "pending"]},
             "progress": {
                 "description": "during the fault, at least `min` completions every `per`",
                 "type": "object",
@@ -212,6 +197,7 @@ class RecoverySpec:
             },
         }
     }  # fmt: skip
+    params = from_schema(params_schema)  # what `pipechaos list` shows
 
     def _parse(self, params: dict[str, Any]) -> tuple[Params, dict[str, Any]]:
         p = Params(params, ("within", "slack", "hold", "metrics", "progress"))

@@ -13,38 +13,34 @@ from pathlib import Path
 from typing import Any
 
 from chaos import registry
-from chaos.observers.base import ObserverError
 from chaos.platforms.base import Platform, PlatformRefused
-from chaos.probes.base import ProbeEnv, ProbeError, declared_total
-from chaos.probes.conditions import AbortWatch, steady
+from chaos.probes.base import ProbeEnv
+from chaos.probes.conditions import AbortWatch
 from chaos.probes.sampler import Sampler
 from chaos.report import result as result_file
 from chaos.report.progress import Progress, live_counters
 from chaos.report.render import write_reports
 from chaos.report.result import RunResult
 from chaos.report.table import reverted_text
+from chaos.run.drain import wait_drained
+from chaos.run.errors import Stop, one_line
 from chaos.run.faults import FaultFailed, apply_occurrence, pods_touched, revert_occurrence
 from chaos.run.hours import Limits
 from chaos.run.journal import Journal
 from chaos.run.ledger import Entry, Ledger
 from chaos.run.lock import LockBusy, TargetLock
+from chaos.run.observing import RunObserver
+from chaos.run.phases import Phases
 from chaos.run.plan import Occurrence, occurrences
 from chaos.run.rundir import resolve_all
 from chaos.run.signals import Interrupted, SignalGuard
+from chaos.run.steady_state import available_probes, measure_steady
 from chaos.run.timeline import events, fault_span
 from chaos.spec.models import Load
 from chaos.spec.validate import Checked
 
 log = logging.getLogger("pipechaos")
 SLICE_S = 0.05
-
-
-class Stop(Exception):
-    """Ends the timeline early with a status (not_steady, aborted, error)."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        self.status, self.reason = status, reason
-        super().__init__(reason)
 
 
 class Run:
@@ -81,9 +77,9 @@ class Run:
         # a known-bad variant of the pipeline: the environment overrides the target file
         self.bug = os.environ.get("PIPECHAOS_REF_BUG") or self.target.bug or None
         self.result.bug = self.bug
-        self._observer_obj: Any = None
+        self.observer = RunObserver(self.target, lambda: _must(self.platform))
         self.probe_env: ProbeEnv | None = None
-        self._open: dict[str, int] = {}
+        self.phases = Phases(self.journal, self.result, progress)
         self._lock = lock
         self.limits = limits or Limits()
         self._deadline: Any = None  # the aware datetime the run must end by, if any
@@ -124,7 +120,7 @@ class Run:
         except LockBusy as exc:  # expected, not a bug: no traceback in runner.log
             self._stop_with("error", exc.advice(self.target.metadata.name))
         except Exception as exc:
-            self._stop_with("error", _one_line(exc))
+            self._stop_with("error", one_line(exc))
             (self.run_dir / "runner.log").write_text(traceback.format_exc(), encoding="utf-8")
         finally:
             self.guard.disarm()  # from here on signals are recorded, never raised
@@ -150,8 +146,7 @@ class Run:
         self.progress.note(f"{status}: {reason}")
 
     def _cleanup(self) -> None:
-        for phase in list(self._open):
-            self._phase_end(phase)
+        self.phases.end_all()
         pending = self.ledger.active()
         ok = self.ledger.revert_all()
         if pending or self.result.status not in ("passed", "failed", "skipped"):
@@ -170,7 +165,7 @@ class Run:
         try:
             fn()
         except Exception as exc:
-            log.error("%s failed: %s", what, _one_line(exc))
+            log.error("%s failed: %s", what, one_line(exc))
 
     def _last_resort(self) -> None:
         if self.platform is None or not self.target.proxies:
@@ -181,48 +176,36 @@ class Run:
 
     # ------------------------------------------------------------------ phases
 
-    def _phase_start(self, name: str, ends_ns: int | None = None) -> None:
-        now = self.journal.write("phase", phase=name, edge="start")["t"]
-        self._open[name] = now
-        self.result.phases[name] = {"start": now, "end": None}
-        self.progress.phase(name, ends_ns)
-
-    def _phase_end(self, name: str) -> None:
-        if name in self._open:
-            now = self.journal.write("phase", phase=name, edge="end")["t"]
-            self.result.phases[name]["end"] = now
-            del self._open[name]
-
     def _timeline(self) -> None:
-        self._phase_start("prepare")
+        self.phases.start("prepare")
         self._prepare()
-        self._phase_end("prepare")
+        self.phases.end("prepare")
         occ = occurrences(self.exp, self.seed)
         window = self.exp.window_s()
         self._start_load()
         end_ns = self.t0 + int(window * 1e9)
-        self._phase_start("baseline", end_ns)
+        self.phases.start("baseline", end_ns)
         assert self.sampler is not None
         self.sampler.watch_aborts(True)
         self._faults(occ, end_ns)
         self._wait_until(end_ns)
         self.sampler.watch_aborts(False)
         for name in ("baseline", "fault", "recovery"):
-            self._phase_end(name)
-        self._phase_start("drain")
+            self.phases.end(name)
+        self.phases.start("drain")
         self._drain()
-        self._phase_end("drain")
+        self.phases.end("drain")
         self.sampler.stop()  # the timeseries covers drain; "after" checks measure alone
-        self._phase_start("observe")
-        observer = self._observer()
+        self.phases.start("observe")
+        observer = self.observer.get()
         if observer is not None:
             observer.observe(self.run_id, self.run_dir / "observations.json")
-        self._phase_end("observe")
-        self._phase_start("check")
+        self.phases.end("observe")
+        self.phases.start("check")
         self.result.steady_state["after"] = self._steady()
         self._check()
-        self._phase_end("check")
-        self._phase_start("report")
+        self.phases.end("check")
+        self.phases.start("report")
         failed_after = [s for s in self.result.steady_state["after"] if not s["ok"]]
         failed_checks = [v["name"] for v in self.result.verdicts if not v.get("ok")]
         if failed_checks or failed_after:
@@ -231,26 +214,18 @@ class Run:
             self.result.status, self.result.reason = "failed", "; ".join(reasons)
         else:
             self.result.status, self.result.reason = "passed", None
-        self._phase_end("report")
+        self.phases.end("report")
 
     def _prepare(self) -> None:
         platform_cls = registry.platforms.get(self.target.platform.type)
         self.platform = platform_cls(self.target, self.run_dir, self.bug)
         self.progress.note(f"starting target {self.target.metadata.name}")
         self.platform.up()
-        self._prepare_observer()
+        self.observer.prepare()
         settings = resolve_all(self.target.probes.settings, self.platform.resolve)
         env = self.probe_env = ProbeEnv(self.target, self.platform, settings)
-        probes = {}
-        for name in registry.probes.names():
-            try:
-                probes[name] = registry.probes.get(name)
-            except registry.RegistryError as exc:
-                named = {c.probe for c in self.exp.steady_state}
-                named |= {c.probe for c in self.exp.abort_when}
-                (log.warning if name in named else log.debug)("probe unavailable: %s", exc)
         self.sampler = Sampler(
-            probes,
+            available_probes(self.exp),
             env,
             self.run_dir / "timeseries.jsonl",
             self.exp.timing.sample_interval,
@@ -265,39 +240,9 @@ class Run:
                 f"steady state before: {s['probe']} = {s['value']} (want {s['bounds']})",
             )
 
-    def _prepare_observer(self) -> None:
-        """Build the observer and let it read its source once: bad settings, a bad query or
-        an unreachable database end the run here (error, exit 3), before any fault."""
-        kind = self.target.observer.type if self.target.observer else None
-        try:
-            observer = self._observer()
-            prepare = getattr(observer, "prepare", None)
-            if callable(prepare):
-                prepare()
-            if observer is not None and hasattr(observer, "snapshot"):
-                observer.snapshot()  # run-scoped totals: the deployment may outlive many runs
-        except (ObserverError, ValueError) as exc:
-            raise Stop("error", f"observer {kind}: {exc}") from None
-
     def _steady(self) -> list[dict[str, Any]]:
-        def measure(name: str) -> float:
-            try:
-                assert self.probe_env is not None
-                return float(registry.probes.get(name).measure(self.probe_env))
-            except ProbeError:
-                raise
-            except Exception as exc:
-                raise ProbeError(_one_line(exc)) from exc
-
-        def total(name: str) -> float | None:  # what `min: all` means (validate checked it)
-            assert self.probe_env is not None
-            try:
-                probe = registry.probes.get(name)
-                return declared_total(probe, self.target, self.probe_env.settings)
-            except (registry.RegistryError, ProbeError):
-                return None
-
-        return steady(list(self.exp.steady_state), measure, total=total)
+        assert self.probe_env is not None
+        return measure_steady(self.exp, self.probe_env)
 
     def _start_load(self) -> None:
         assert self.platform is not None and self.sampler is not None
@@ -325,9 +270,9 @@ class Run:
         for ev in events(occ):
             self._wait_until(self.t0 + int(ev.at_s * 1e9))
             if ev.kind == "apply":
-                if "fault" not in self._open and "recovery" not in self.result.phases:
-                    self._phase_end("baseline")
-                    self._phase_start("fault", end_ns)
+                if "fault" not in self.phases.open and not self.phases.started("recovery"):
+                    self.phases.end("baseline")
+                    self.phases.start("fault", end_ns)
                 self.progress.note(f"apply {ev.occurrence.id} {ev.occurrence.type}")
                 entries = apply_occurrence(
                     ev.occurrence,
@@ -349,8 +294,8 @@ class Run:
                 self.progress.note(f"revert {ev.occurrence.id} {ev.occurrence.type}")
                 revert_occurrence(applied.pop(ev.occurrence.id, []), self.ledger)
         if span is not None:
-            self._phase_end("fault")
-            self._phase_start("recovery", end_ns)
+            self.phases.end("fault")
+            self.phases.start("recovery", end_ns)
 
     def _wait_until(self, t_ns: int) -> None:
         """Sleep in short slices, watching aborts, the load processes and signals."""
@@ -367,7 +312,7 @@ class Run:
                 try:
                     self.load.check()
                 except LoadError as exc:
-                    raise Stop("error", f"load generator failed: {_one_line(exc)}") from exc
+                    raise Stop("error", f"load generator failed: {one_line(exc)}") from exc
             self.progress.tick([e.description for e in self.ledger.active()])
             if time.monotonic() - self._counted_at >= 1.0:
                 self._counted_at = time.monotonic()
@@ -389,37 +334,10 @@ class Run:
             self.load = None  # inside stop() leaves it for the cleanup to stop again
             self.result.load = stats if isinstance(stats, dict) else None
 
-    def _observer(self) -> Any:
-        """The target's observer (one instance per run), or None without one."""
-        ref = self.target.observer
-        if ref is None:
-            return None
-        if self._observer_obj is None:
-            cls = registry.observers.get(ref.type)
-            settings = resolve_all(ref.settings, _must(self.platform).resolve)
-            self._observer_obj = cls(settings, _must(self.platform))
-        return self._observer_obj
-
     def _drain(self) -> None:
         self._stop_load(self.exp.timing.drain_timeout)
-        observer = self._observer()
-        if observer is None:
-            self.result.drained = None
-            return
-        deadline = time.monotonic() + self.exp.timing.drain_timeout
-        while True:
-            try:
-                if observer.drained():
-                    self.result.drained = True
-                    return
-            except Exception as exc:
-                log.debug("drained() raised %s", _one_line(exc))
-            self._check_deadline()
-            if time.monotonic() >= deadline:
-                self.result.drained = False
-                self.progress.note("drain timed out; checking anyway")
-                return
-            time.sleep(0.2)
+        self.result.drained = wait_drained(self.observer.get(), self.exp.timing.drain_timeout,
+                                           self._check_deadline, self.progress.note)
 
     def _check(self) -> None:
         if not self.exp.invariants:
@@ -437,8 +355,3 @@ def _must(platform: Platform | None) -> Platform:
 
 def _pid() -> int:
     return os.getpid()
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

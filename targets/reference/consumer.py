@@ -129,8 +129,9 @@ class Consumer:
             SagaConfig(settings.urls, settings.call_timeout_s, settings.backoff,
                        settings.tls_compensate, settings.step_deadline_s,
                        idempotent=self.bug != "no-idempotency",
-                       compensate=self.bug != "no-compensation"),
-            str(pod.ca_file) if pod.ca_file else None, limit=settings.concurrency * 2)
+                       compensate=self.bug != "no-compensation", bug=self.bug),
+            str(pod.ca_file) if pod.ca_file else None, limit=settings.concurrency * 2,
+            counters=self.counters)
 
     async def _redis(self, what: str, fn: Any) -> Any:
         return await retry_forever(lambda: recovery.tracked(self.counters, "ops", fn),

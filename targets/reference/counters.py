@@ -1,11 +1,13 @@
 """The consumer's counts of the paths a normal run never takes: recoveries per redis error
-path, and what a graceful stop did with the work in flight.
+path, what a graceful stop did with the work in flight, TLS failures towards the services
+by kind, and compensation calls (undo steps) per service with those that failed.
 
 Why kept outside the pod: a rolling restart ends every consumer, so counts that lived only
 in a process would die with it. Each consumer serves them on its admin endpoint
-(`/status` -> `paths`, `shutdown`) and writes them to the broker, hash `<stream>:consumers`
-(field = pod name, value = JSON), every half second when they changed and once more at
-shutdown. The observer reads that hash into observations.json (`consumers`).
+(`/status` -> `paths`, `shutdown`, `tls`, `compensation`) and writes them to the broker,
+hash `<stream>:consumers` (field = pod name, value = JSON), every half second when they
+changed and once more at shutdown. The observer reads that hash into observations.json
+(`consumers`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class Counters:
     def __init__(self) -> None:
         self.paths = {name: PathCount() for name in PATHS}
         self.shutdown = ShutdownCount()
+        self.tls: dict[str, int] = {}  # kind (targets/reference/tls_errors.py) -> failed calls
+        # service -> {"calls": undo calls made, "failures": of those, not answered 200}
+        self.compensation: dict[str, dict[str, int]] = {}
         self.changes = 0  # bumped on every change: publish only what is new
 
     def failed(self, path: str, exc: BaseException) -> None:
@@ -82,13 +87,25 @@ class Counters:
         self.shutdown.released += released
         self.changes += 1
 
+    def tls_failed(self, kind: str) -> None:
+        self.tls[kind] = self.tls.get(kind, 0) + 1
+        self.changes += 1
+
+    def undo_call(self, service: str, failed: bool) -> None:
+        """One compensation call to `service` (a retry is another call)."""
+        count = self.compensation.setdefault(service, {"calls": 0, "failures": 0})
+        count["calls"] += 1
+        count["failures"] += failed
+        self.changes += 1
+
     def any_errors(self) -> bool:
         return any(count.errors for count in self.paths.values())
 
     def snapshot(self) -> dict[str, Any]:
         return {"paths": {name: {"errors": c.errors, "recoveries": c.recoveries}
                           for name, c in self.paths.items()},
-                "shutdown": asdict(self.shutdown)}
+                "shutdown": asdict(self.shutdown), "tls": dict(self.tls),
+                "compensation": {name: dict(c) for name, c in self.compensation.items()}}
 
 
 async def publish(client: aredis.Redis, stream: str, pod: str, counters: Counters) -> None:

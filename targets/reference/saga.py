@@ -4,7 +4,9 @@ A business rejection compensates the applied steps in reverse order (release, re
 revoke); compensation is idempotent on the services and retried until done. Transient
 failures (timeouts, connection errors, 5xx, certificate problems by default) are
 retried with capped jittered backoff and the *same* idempotency key, so a retry after an
-unknown outcome can never apply an effect twice.
+unknown outcome can never apply an effect twice. A new connection gets `connect_timeout`
+(TCP connect plus TLS handshake, half the call timeout unless set), so a stalled handshake
+is told apart from a lost answer: it proves the request was never sent.
 
 A forward step still failing transiently after `step_deadline` is given up: the saga
 compensates, the uncertain step included (it may have been applied with its answer
@@ -29,10 +31,12 @@ from typing import Literal
 import aiohttp
 import orjson
 
+from targets.reference.bugs import COMPENSATE_ONCE, takes_as_charged
+from targets.reference.counters import Counters
 from targets.reference.fencing import HEADER, Fence, Fenced
 from targets.reference.order import Order
 from targets.reference.retry import Backoff
-from targets.reference.tls_errors import classify
+from targets.reference.tls_errors import NOT_CERTIFICATE, classify
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Step:
 
 STEPS = (Step("inventory", "reserve", "release"), Step("payment", "charge", "refund"),
          Step("points", "award", "revoke"))
+UNDO = frozenset(step.undo for step in STEPS)
 Outcome = Literal["completed", "compensated"]
 
 
@@ -76,19 +81,26 @@ class SagaConfig:
     step_deadline_s: float | None = 4.0  # None: retry a forward step forever
     idempotent: bool = True  # False = bug no-idempotency
     compensate: bool = True  # False = bug no-compensation
+    connect_timeout_s: float | None = None  # None: half the call timeout
+    bug: str | None = None  # the variants of targets/reference/bugs.py
 
 
 class Services:
     """Keep-alive HTTP(S) client for the three services."""
 
-    def __init__(self, config: SagaConfig, ca_file: str | None, limit: int) -> None:
+    def __init__(self, config: SagaConfig, ca_file: str | None, limit: int,
+                 counters: Counters | None = None) -> None:
         self.config = config
+        self.counters = counters if counters is not None else Counters()
         ssl_ctx = ssl.create_default_context(cafile=ca_file) if ca_file else None
+        connect_s = config.connect_timeout_s
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=limit, ssl=ssl_ctx if ssl_ctx else True),
-            timeout=aiohttp.ClientTimeout(total=config.call_timeout_s),
+            timeout=aiohttp.ClientTimeout(
+                total=config.call_timeout_s,
+                sock_connect=config.call_timeout_s / 2 if connect_s is None else connect_s),
         )
-        self.tls_failures: dict[str, int] = {}
+        self.tls_failures = self.counters.tls  # kind -> failed calls (published)
         self.calls = 0
         self.slow_calls = 0  # answered, but after more than a second
         self.max_call_s = 0.0
@@ -114,12 +126,21 @@ class Services:
             self.slow_calls += took > 1.0
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             kind = classify(exc)
+            if kind is None and isinstance(exc, aiohttp.ConnectionTimeoutError) \
+                    and url.startswith("https://"):
+                kind = "handshake-timeout"
+            if action in UNDO:
+                self.counters.undo_call(service, failed=True)
             if kind is not None:
-                self.tls_failures[kind] = self.tls_failures.get(kind, 0) + 1
-                if self.config.tls_compensate and kind != "handshake":
+                self.counters.tls_failed(kind)
+                if takes_as_charged(self.config.bug, action, kind):
+                    return
+                if self.config.tls_compensate and kind not in NOT_CERTIFICATE:
                     raise Rejected(f"tls:{kind}") from exc
             why = failure(exc, time.monotonic() - started, self.config.call_timeout_s)
             raise Transient(f"{service}.{action}: {why}") from exc
+        if action in UNDO:
+            self.counters.undo_call(service, failed=status != 200)
         if status == 200:
             return
         if status == 409 and b'"fenced"' in body:
@@ -199,10 +220,22 @@ async def compensate(services: Services, order: Order, steps: list[Step],
         raise Fenced("lost the entry before compensating", "compensation")
     token = fence.token if fence is not None else None
     for done in reversed(steps):
+        key = idempotency_key(order, done.undo_effect, cfg.idempotent)
         try:
-            await services.call(done.service, done.undo,
-                                idempotency_key(order, done.undo_effect, cfg.idempotent),
-                                order, None, token)
+            if cfg.bug == COMPENSATE_ONCE:
+                await compensate_once(services, done, key, order, token)
+            else:
+                await services.call(done.service, done.undo, key, order, None, token)
         except Fenced as exc:
             exc.stage = "compensation"
             raise
+
+
+async def compensate_once(services: Services, step: Step, key: str, order: Order,
+                          token: str | None) -> None:
+    """Bug no-compensation-retry: one attempt; a transient failure is logged and dropped."""
+    try:
+        await services._once(step.service, step.undo, key, order, token)
+    except Transient as exc:
+        print(f"order {order.order_id}: {step.undo_effect} failed, not retried (bug): {exc}",
+              file=sys.stderr, flush=True)

@@ -7,6 +7,11 @@ keeps the message and retries with backoff until the certificate is fixed; nothi
 lost and no order is compensated for an infrastructure fault. Setting
 `tls_errors: compensate` instead treats them as a rejection of that step (the saga
 compensates the steps already applied), for pipelines that prefer failing fast.
+
+Two kinds are no certificate problem and stay transient under either policy: `handshake`
+(the TLS handshake failed) and `handshake-timeout` (a connection to an https service not
+established within the connect timeout: the TCP connect to a proxy is immediate, so it is
+the handshake that stalled). Neither sent the request.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ _CODES = {
     21: "untrusted",  # unable to verify leaf signature
     62: "hostname-mismatch",
 }
+
+
+NOT_CERTIFICATE = frozenset({"handshake", "handshake-timeout"})
 
 
 def classify(exc: BaseException) -> str | None:

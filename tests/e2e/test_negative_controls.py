@@ -30,6 +30,11 @@ MATRIX = [
     # reclaim loop still runs), so all stop and the backlog never drains
     ("no-reconnect", "consumer-broker-outage.yaml", "delivery"),
     ("no-reconnect", "broker-outage.yaml", "delivery"),
+    # a release that meets the partitioned inventory hop is tried once and dropped: the
+    # compensated order keeps its stock reserved
+    ("no-compensation-retry", "inventory-partition-compensation.yaml", "saga"),
+    # a charge whose handshake timed out is taken as made: sagas complete uncharged
+    ("handshake-timeout-as-charged", "payment-expiry-handshake-timeout.yaml", "saga"),
 ]
 BLAMED = {"no-fencing": ("pod.pause", "pod")}  # fault type and rule the offenders must name
 # The metric that must be above zero in the failing verdict: the run reached the bug.

@@ -197,3 +197,21 @@ def test_observer_section_sums_pods_and_skips_garbage() -> None:
     assert section["paths"]["read"] == {"errors": 1, "recoveries": 1}
     assert section["scope"] == "deployment"
     assert consumer_counts({})["shutdown"] == {"in_flight": 0, "finished": 0, "released": 0}
+
+
+def test_observer_section_sums_tls_and_compensation_counts() -> None:
+    a, b = Counters(), Counters()
+    a.tls_failed("expired")
+    a.tls_failed("handshake-timeout")
+    b.tls_failed("handshake-timeout")
+    a.undo_call("inventory", failed=True)
+    a.undo_call("inventory", failed=False)
+    b.undo_call("inventory", failed=True)
+    b.undo_call("payment", failed=False)
+    section = consumer_counts({"consumer-0-aaaa": orjson.dumps(a.snapshot()).decode(),
+                               "consumer-1-bbbb": orjson.dumps(b.snapshot()).decode()})
+    assert section["tls"] == {"expired": 1, "handshake-timeout": 2}
+    assert section["compensation"] == {"inventory": {"calls": 3, "failures": 2},
+                                       "payment": {"calls": 1, "failures": 0}}
+    assert section["pods"]["consumer-1-bbbb"]["tls"] == {"handshake-timeout": 1}
+    assert consumer_counts({})["compensation"] == {}
