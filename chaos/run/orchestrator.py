@@ -15,6 +15,7 @@ from typing import Any
 from chaos import registry
 from chaos.observers.base import ObserverError
 from chaos.platforms.base import Platform, PlatformRefused
+from chaos.probes import family
 from chaos.probes.base import ProbeEnv, ProbeError, declared_total
 from chaos.probes.conditions import AbortWatch, steady
 from chaos.probes.sampler import Sampler
@@ -249,6 +250,10 @@ class Run:
                 named = {c.probe for c in self.exp.steady_state}
                 named |= {c.probe for c in self.exp.abort_when}
                 (log.warning if name in named else log.debug)("probe unavailable: %s", exc)
+        try:  # a family's members, each checked once: unreachable or refused is exit 3
+            probes = family.prepare(family.expand(probes, settings))
+        except ProbeError as exc:
+            raise Stop("error", str(exc)) from None
         self.sampler = Sampler(
             probes,
             env,
@@ -283,7 +288,7 @@ class Run:
         def measure(name: str) -> float:
             try:
                 assert self.probe_env is not None
-                return float(registry.probes.get(name).measure(self.probe_env))
+                return float(family.get(name, self.probe_env.settings).measure(self.probe_env))
             except ProbeError:
                 raise
             except Exception as exc:
@@ -292,12 +297,19 @@ class Run:
         def total(name: str) -> float | None:  # what `min: all` means (validate checked it)
             assert self.probe_env is not None
             try:
-                probe = registry.probes.get(name)
+                probe = family.get(name, self.probe_env.settings)
                 return declared_total(probe, self.target, self.probe_env.settings)
             except (registry.RegistryError, ProbeError):
                 return None
 
-        return steady(list(self.exp.steady_state), measure, total=total)
+        def comparator(name: str) -> Any:  # a member's own bound (prometheus)
+            assert self.probe_env is not None
+            try:
+                return getattr(family.get(name, self.probe_env.settings), "comparator", None)
+            except (registry.RegistryError, ProbeError):
+                return None
+
+        return steady(list(self.exp.steady_state), measure, total=total, comparator=comparator)
 
     def _start_load(self) -> None:
         assert self.platform is not None and self.sampler is not None
