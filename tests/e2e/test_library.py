@@ -3,13 +3,13 @@ those that exist for a rarely-run code path show in their run data that they rea
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from chaos.formats.observations import read_document, to_lists
 from tests.e2e.runner import ROOT, run_experiment
 
 LIBRARY = sorted(p.name for p in (ROOT / "experiments").glob("*.yaml"))
@@ -69,6 +69,6 @@ def test_correct_pipeline_passes(experiment: str, tmp_path: Path) -> None:
     assert outcome.names(), "an experiment without verdicts proves nothing"
     assert all(v["ok"] for v in outcome.result["verdicts"])
     if experiment in REACHED:
-        observations = json.loads((tmp_path / "run" / "observations.json").read_text())
+        observations = to_lists(read_document(tmp_path / "run" / "observations.json"))
         assert REACHED[experiment](observations) > 0, (
             observations.get("fencing"), observations.get("consumers"))

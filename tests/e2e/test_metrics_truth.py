@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chaos.formats.observations import read_document, to_lists
 from tests.e2e.runner import run_experiment
 
 
@@ -22,7 +23,7 @@ def test_a_dashboard_that_hides_duplicates_fails_metrics_truth_only(tmp_path: Pa
     assert outcome.failing() == ["metrics_truth"], outcome.explain()
     metrics = outcome.verdict("metrics_truth")["metrics"]
     assert metrics["duplicates_truth"] > 1 and metrics["duplicates_shown"] == 0, metrics
-    observations = json.loads((tmp_path / "run" / "observations.json").read_text())
+    observations = to_lists(read_document(tmp_path / "run" / "observations.json"))
     assert sum(observations["orders"]["redeliveries"]) == metrics["duplicates_truth"]
     # the sampler read the consumers' own metrics all along (one column per metric)
     rows = [json.loads(x) for x in (tmp_path / "run" / "timeseries.jsonl").read_text()
