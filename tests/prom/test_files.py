@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from chaos.spec.errors import SpecError
+from chaos.spec.validate import check_target_file
 from tests.core.core_helpers import FILES, run_cli
 from tests.prom.endpoints import exporter
 from tests.redisproc import free_port
@@ -57,16 +59,25 @@ def _indent(text: str) -> str:
          "probes.settings.prometheus.lag.querry", "did you mean 'query'"),
     ],
 )
-def test_bad_settings_are_one_located_line_exit_2(
+def test_bad_settings_are_one_located_problem(
     tmp_path: Path, metric: dict[str, Any], field: str, message: str
 ) -> None:
     work = workdir(tmp_path, {"lag": metric})
+    with pytest.raises(SpecError) as caught:
+        check_target_file(work / "targets" / "test.yaml")
+    [problem] = caught.value.problems
+    assert problem.field == field and message in problem.message, problem
+    assert problem.line is not None and problem.line >= 20, problem
+
+
+def test_validate_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    work = workdir(tmp_path, {"lag": {"scrape": "http://h/metrics", "metric": "a",
+                                      "aggregate": "median"}})
     proc = run_cli(["validate", "targets/test.yaml"], work)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = [x for x in (proc.stdout + proc.stderr).splitlines() if x.strip()]
-    assert len(lines) == 1, lines
-    assert lines[0].startswith("targets/test.yaml:"), lines
-    assert f" {field}: " in lines[0] and message in lines[0], lines
+    assert len(lines) == 1 and lines[0].startswith("targets/test.yaml:"), lines
+    assert " probes.settings.prometheus.lag.aggregate: " in lines[0], lines
     assert "Traceback" not in proc.stderr
 
 
