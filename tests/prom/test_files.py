@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +108,7 @@ def test_unreachable_endpoint_exits_3_in_prepare(
     assert not (work / "markers").exists()  # no fault applied
 
 
-def test_comparator_is_the_steady_state_bound_and_the_sampler_records_it(
+def test_steady_state_comparator_sampler_column_and_abort_condition(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PIPECHAOS_LOCK_DIR", str(tmp_path / "locks"))
@@ -115,14 +117,29 @@ def test_comparator_is_the_steady_state_bound_and_the_sampler_records_it(
         metrics = {"done": {"scrape": app.url, "metric": "app_processed_total",
                             "comparator": {"criteria": ">=", "value": 7}}}
         work = workdir(tmp_path, metrics, steady=[{"probe": "prometheus:done", "timeout": "1s"}])
+        exp = work / "experiments" / "markers.yaml"
+        doc = yaml.safe_load(exp.read_text())
+        doc["abort_when"] = [{"probe": "prometheus:done", "above": 8, "for": "0.3s"}]
+        exp.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+        def bump() -> None:  # once the fault phase runs, the metric crosses the abort bound
+            while not (work / "markers").exists():
+                time.sleep(0.05)
+            app.processed.inc(2)
+
+        threading.Thread(target=bump, daemon=True).start()
         proc = run_cli(["run", "experiments/markers.yaml", "--run-dir", "r"], work)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert proc.returncode == 1, proc.stdout + proc.stderr
         result = json.loads((work / "r" / "result.json").read_text())
         before = result["steady_state"]["before"][0]
         assert (before["probe"], before["ok"], before["value"], before["bounds"]) == (
             "prometheus:done", True, 7.0, ">= 7")
-        rows = (work / "r" / "timeseries.jsonl").read_text().splitlines()[1:]
-        assert rows and all(json.loads(r)["prometheus:done"] == 7.0 for r in rows)
+        assert result["status"] == "aborted", result["reason"]
+        assert result["reason"].startswith("abort condition: prometheus:done = 9, above 8"), (
+            result["reason"])
+        rows = [json.loads(r) for r in
+                (work / "r" / "timeseries.jsonl").read_text().splitlines()[1:]]
+        assert {r["prometheus:done"] for r in rows} == {7.0, 9.0}
 
 
 def test_a_comparator_not_met_is_not_steady_and_bounds_in_the_entry_replace_it() -> None:
