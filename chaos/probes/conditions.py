@@ -58,11 +58,16 @@ def steady(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     total: Total = lambda probe: None,
+    comparator: Callable[[str], Any] = lambda probe: None,
 ) -> list[dict[str, Any]]:
     """Each check polled until its bounds hold or its timeout passes; one result each.
-    `total(probe)` is what a bound written `all` means (None: that probe has none)."""
+    `total(probe)` is what a bound written `all` means (None: that probe has none);
+    `comparator(probe)` is the probe's own bound (`holds(v)`, `text()`), used by a check
+    that gives none (prometheus members)."""
     results: list[dict[str, Any]] = []
     for written in checks:
+        own = None if any(getattr(written, k) is not None for k in BOUNDS) else (
+            comparator(written.probe))
         made = concrete(written, total(written.probe))
         value: float | None = None
         ok = False
@@ -76,7 +81,7 @@ def steady(
                     value, error = measure(check.probe), None
                 except ProbeError as exc:
                     value, error = None, str(exc) or type(exc).__name__
-                ok = value is not None and meets(check, value)
+                ok = value is not None and (own.holds(value) if own else meets(check, value))
                 if ok or clock() >= deadline:
                     break
                 sleep(interval_s)
@@ -85,7 +90,7 @@ def steady(
                 "probe": check.probe,
                 "ok": ok,
                 "value": value,
-                "bounds": bounds_text(check, written),
+                "bounds": own.text() if own else bounds_text(check, written),
                 "error": error,
                 "t": time.time_ns(),
             }

@@ -14,7 +14,8 @@ from typing import Any
 
 from chaos import registry
 from chaos.platforms.base import Platform, PlatformRefused
-from chaos.probes.base import ProbeEnv
+from chaos.probes import family
+from chaos.probes.base import ProbeEnv, ProbeError
 from chaos.probes.conditions import AbortWatch
 from chaos.probes.sampler import Sampler
 from chaos.report import result as result_file
@@ -224,8 +225,12 @@ class Run:
         self.observer.prepare()
         settings = resolve_all(self.target.probes.settings, self.platform.resolve)
         env = self.probe_env = ProbeEnv(self.target, self.platform, settings)
+        try:  # a family's members, each checked once: unreachable or refused is exit 3
+            probes = family.prepare(family.expand(available_probes(self.exp), settings))
+        except ProbeError as exc:
+            raise Stop("error", str(exc)) from None
         self.sampler = Sampler(
-            available_probes(self.exp),
+            probes,
             env,
             self.run_dir / "timeseries.jsonl",
             self.exp.timing.sample_interval,

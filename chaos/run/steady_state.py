@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from chaos import registry
+from chaos.probes import family
 from chaos.probes.base import ProbeEnv, ProbeError, declared_total
 from chaos.probes.conditions import steady
 from chaos.run.errors import one_line
@@ -36,7 +37,7 @@ def measure_steady(exp: Experiment, env: ProbeEnv) -> list[dict[str, Any]]:
 
     def measure(name: str) -> float:
         try:
-            return float(registry.probes.get(name).measure(env))
+            return float(family.get(name, env.settings).measure(env))
         except ProbeError:
             raise
         except Exception as exc:
@@ -44,9 +45,15 @@ def measure_steady(exp: Experiment, env: ProbeEnv) -> list[dict[str, Any]]:
 
     def total(name: str) -> float | None:  # what `min: all` means (validate checked it)
         try:
-            probe = registry.probes.get(name)
+            probe = family.get(name, env.settings)
             return declared_total(probe, env.target, env.settings)
         except (registry.RegistryError, ProbeError):
             return None
 
-    return steady(list(exp.steady_state), measure, total=total)
+    def comparator(name: str) -> Any:  # a member's own bound (prometheus)
+        try:
+            return getattr(family.get(name, env.settings), "comparator", None)
+        except (registry.RegistryError, ProbeError):
+            return None
+
+    return steady(list(exp.steady_state), measure, total=total, comparator=comparator)

@@ -57,7 +57,45 @@ def check_target(target: TargetSpec, located: Located) -> list[Problem]:
         if comp.tls and comp.tls.port not in comp.ports:
             out.add(("components", i, "tls", "port"), f"port {comp.tls.port!r} is not in ports")
     _references(out, target, located.data, ())
+    _probe_members(out, target)
     return out.items
+
+
+def _unknown_probe(name: str, target: TargetSpec | None) -> str | None:
+    """Why `name` is not a probe (of this target: a family member must be defined there)."""
+    from chaos.probes import family
+
+    if target is None:
+        base = family.split(name)[0]
+        return None if base in registry.probes else registry.probes.unknown(name)
+    try:
+        return family.known(name, target.probes.settings)
+    except registry.RegistryError as exc:
+        return str(exc)
+
+
+def _probe_members(out: _Out, target: TargetSpec) -> None:
+    """probes.settings.NAME of a family probe (prometheus): each member against the
+    family's `settings_model`, located like any other field."""
+    for key, raw in target.probes.settings.items():
+        if key not in registry.probes or not isinstance(raw, dict):
+            continue
+        try:
+            model = getattr(registry.probes.get(key), "settings_model", None)
+        except registry.RegistryError as exc:
+            out.add(("probes", "settings", key), str(exc))
+            continue
+        if model is None:
+            continue
+        for member, spec in raw.items():
+            path = ("probes", "settings", key, member)
+            if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", str(member)):
+                out.add(path, "a metric name is lower case letters, digits, _ . -", key=True)
+                continue
+            try:
+                decode(model, spec)
+            except ValidationError as exc:
+                out.items += struct_problems(out.located, exc, model, prefix=path)
 
 
 def _platform_problems(out: _Out, target: TargetSpec) -> None:
@@ -196,8 +234,9 @@ def check_experiment(
             out.add(base, str(exc))
     for key in ("steady_state", "abort_when"):
         for i, item in enumerate(getattr(experiment, key)):
-            if item.probe not in registry.probes:
-                out.add((key, i, "probe"), registry.probes.unknown(item.probe))
+            unknown = _unknown_probe(item.probe, target)
+            if unknown is not None:
+                out.add((key, i, "probe"), unknown)
             elif key == "steady_state" and target is not None:
                 _declared_bounds(out, (key, i), item, target)
     refused = None if target is None else namespace_problem(experiment, target)

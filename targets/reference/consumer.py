@@ -27,6 +27,7 @@ from targets.reference.bugs import WRONG_REASON, dead_letters_valid
 from targets.reference.crash import CrashPoints
 from targets.reference.fencing import Fenced, Fencing
 from targets.reference.loop import run as run_loop
+from targets.reference.metrics import PipelineMetrics, labels
 from targets.reference.order import Poison, parse_entry
 from targets.reference.pod import PodConfig, die, duration_s, load_pod
 from targets.reference.replicated import ReplicatedStreams
@@ -108,6 +109,8 @@ class Consumer:
         self.crash = CrashPoints()
         self.stats = Stats()
         self.counters = published.Counters()
+        self.metrics = PipelineMetrics("consumer", self.bug == "metrics-swallow-duplicates",
+                                       labels(pod))
         self.in_flight: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.stopping = asyncio.Event()
@@ -162,9 +165,12 @@ class Consumer:
                                      lambda: self.streams.outcome_of(run_id, order_key))
             if done is not None:
                 self.stats.duplicates += 1
+                self.metrics.duplicate()
                 await self._redis("ack duplicate",
                                   lambda: self.streams.count_dup(run_id, order_key, entry_id))
                 return
+        if deliveries > 1:
+            self.metrics.duplicate()  # a redelivery (reclaimed), not yet recorded as done
         if self.bug == "ack-before-effects":
             await self._redis("early ack", lambda: self.streams.ack(entry_id))
         self.crash.reached("before-effects", entry_id)
@@ -175,6 +181,7 @@ class Consumer:
             await self._redis("dead-letter", lambda: self.streams.finish(
                 run_id, order_key, entry_id, "dead_lettered", deliveries, dlq_reason=WRONG_REASON))
             self.stats.dead_lettered += 1
+            self.metrics.finished("dead_lettered")
             return
         try:
             outcome = await run_saga(self.services, order,
@@ -193,6 +200,7 @@ class Consumer:
             self.stats.completed += 1
         else:
             self.stats.compensated += 1
+        self.metrics.finished(outcome)
         self.crash.reached("after-ack", entry_id)
 
     async def poison(self, entry_id: str, order: Poison, deliveries: int) -> None:
@@ -207,10 +215,12 @@ class Consumer:
             deliveries = await self._redis("redeliver", lambda: self.streams.redeliver(entry_id))
             if deliveries == 0:
                 return  # no longer pending: someone else finished it
+            self.metrics.duplicate()
         await self._redis("dead-letter", lambda: self.streams.finish(
             order.run_id, order.order_id, entry_id, "dead_lettered", deliveries,
             dlq_reason=order.reason))
         self.stats.dead_lettered += 1
+        self.metrics.finished("dead_lettered")
         self.crash.reached("after-ack", entry_id)
 
     def spawn(self, entry: Entry, deliveries: int, known_new: bool = False) -> None:
@@ -218,6 +228,7 @@ class Consumer:
         if entry_id in self.in_flight:
             return
         self.in_flight.add(entry_id)
+        self.metrics.taken(entry_id, _ts(entry[1]))
 
         async def run() -> None:
             try:
@@ -229,6 +240,7 @@ class Consumer:
                       file=sys.stderr, flush=True)
             finally:
                 self.in_flight.discard(entry_id)
+                self.metrics.released(entry_id)
 
         task = asyncio.create_task(run())
         self.tasks.add(task)
@@ -298,8 +310,9 @@ class Consumer:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
-        admin = web.AppRunner(admin_app(self.crash, self.status, lambda: self.ready),
-                              access_log=None)
+        app = admin_app(self.crash, self.status, lambda: self.ready)
+        self.metrics.route(app)  # GET /metrics: the OpenTelemetry metrics (metrics.py)
+        admin = web.AppRunner(app, access_log=None)
         await admin.setup()
         await web.TCPSite(admin, self.pod.host, self.pod.port("admin")).start()
         await self._redis("create group", self.streams.ensure_group)
@@ -329,6 +342,12 @@ class Consumer:
         await self.services.close()
         await self.redis.aclose()
         await admin.cleanup()
+
+
+def _ts(fields: dict[str, str]) -> int | None:
+    """The publisher's timestamp of an entry (ns), None when absent or malformed."""
+    raw = fields.get("ts", "")
+    return int(raw) if raw.isdigit() else None
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ from typing import Any, NoReturn
 
 BUGS = ("ack-before-effects", "no-idempotency", "no-compensation", "no-reclaim", "no-dlq",
         "no-fencing", "dead-letter-valid", "shutdown-acks-in-flight", "no-reconnect",
-        "no-compensation-retry", "handshake-timeout-as-charged")
+        "no-compensation-retry", "handshake-timeout-as-charged",
+        "metrics-swallow-duplicates")
 
 
 @dataclass(frozen=True)

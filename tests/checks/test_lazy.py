@@ -20,7 +20,7 @@ from tests.checks.test_runner import ALL
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {
     "numpy", "hdrh", "httpx", "locust", "gevent", "kubernetes", "matplotlib", "pydantic", "ruamel",
-    "prometheus_client",
+    "prometheus_client", "opentelemetry",
 }
 VALIDATE_AND_LIST = """
 import json, sys

@@ -79,7 +79,7 @@ def test_every_fault_and_check_type_has_a_closed_branch() -> None:
     assert all(t["additionalProperties"] is False for t in faults.values())
     assert faults["pod.kill"]["required"] == ["selector"]
     checks = {b["if"]["properties"]["check"]["const"] for b in defs["InvariantSpec"]["allOf"]}
-    assert checks == {"delivery", "effects", "saga", "dlq", "latency", "recovery"}
+    assert checks == {"delivery", "effects", "saga", "dlq", "latency", "recovery", "metrics_truth"}
     probes = [a.get("const") for a in defs["ProbeCheck"]["properties"]["probe"]["anyOf"]]
     assert {"lag", "pending", "pods_ready"} <= set(probes)
 
