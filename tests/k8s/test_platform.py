@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis
 
-from chaos.platforms.base import PlatformError
+from chaos.platforms.base import PlatformError, Pod
 from chaos.platforms.kubernetes import KubernetesPlatform
 from tests.k8s import helpers
 from tests.k8s.double import Cluster
@@ -125,12 +125,29 @@ def test_kill_statefulset_pod_comes_back_with_a_new_uid(
     cluster: Cluster, platform: KubernetesPlatform
 ) -> None:
     victim = platform.pods({"app": "consumer", "index": "1"})[0]
+    old_identity = consumer_identity(platform, victim)
     mark = cluster.mark()
     platform.kill(victim, "KILL", 0)
     new = platform.wait_replacement(victim, 60)
     assert new.name == victim.name and new.uid != victim.uid and new.ready
     calls = cluster.calls(since=mark)
     assert [c.verb for c in calls] == ["delete", "watch", "list"]
+    # same pod name, new consumer-group identity: only reclaim recovers the old one's work
+    new_identity = consumer_identity(platform, new)
+    assert new_identity != old_identity and new_identity.startswith("consumer-1-")
+    assert {old_identity, new_identity} <= group_consumers(platform)
+
+
+def consumer_identity(platform: KubernetesPlatform, pod: Pod) -> str:
+    """The consumer name the pod reads the stream under (its admin /status)."""
+    url = platform.admin_url(pod, "admin") + "/status"
+    return str(httpx.get(url, timeout=10).json()["name"])
+
+
+def group_consumers(platform: KubernetesPlatform) -> set[str]:
+    host, port = platform.resolve("${component:redis/redis}").rsplit(":", 1)
+    r = redis.Redis(host=host, port=int(port), socket_timeout=10, decode_responses=True)
+    return {str(c["name"]) for c in r.xinfo_consumers("orders", "workers")}
 
 
 def test_kill_deployment_pod_is_replaced_under_a_new_name(platform: KubernetesPlatform) -> None:
@@ -228,6 +245,7 @@ def test_crash_point_fires_and_the_container_restarts_in_place(
     actions = CRASH.actions(params, env)
     first = next(a for a in actions if a.pod.name == "consumer-0")  # type: ignore[attr-defined]
     others = [a for a in actions if a is not first]
+    old_identity = consumer_identity(platform, first.pod)  # type: ignore[attr-defined]
     first.apply()
     host, port = platform.resolve("${proxy:producer-broker}").rsplit(":", 1)
     r = redis.Redis(host=host, port=int(port), socket_timeout=10)
@@ -252,6 +270,9 @@ def test_crash_point_fires_and_the_container_restarts_in_place(
         feeder.join(5)
     new = first.replacement  # type: ignore[attr-defined]
     assert new is not None and new.name == "consumer-0" and new.restarts > first.pod.restarts  # type: ignore[attr-defined]
+    # the same pod (name and UID) restarted its container: still a new consumer identity
+    assert new.uid == first.pod.uid  # type: ignore[attr-defined]
+    assert consumer_identity(platform, new) not in (old_identity, "")
     for action in others:  # never armed: revert is a no-op DELETE /crash on a live pod
         action.revert()
     first.revert()
