@@ -21,6 +21,9 @@ class Detached(Protocol):
     def restore_certificate(self, swap: SecretSwap) -> None:
         """Copy the backup Secret back, reload the pods, delete the backup (idempotent)."""
 
+    def delete_proxies(self, names: list[str]) -> list[str]:
+        """Delete proxies a run created on the platform's proxy server; the names now gone."""
+
 
 def reattach(access: dict[str, str]) -> Detached | None:
     """The platform's detached handle for `access`, or None (local, or no such platform)."""

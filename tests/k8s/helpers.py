@@ -43,3 +43,12 @@ def deploy(cluster: Cluster, namespace: str = NS, bug: str | None = None,
     cluster.create_namespace(namespace, labels=OPT_IN)
     cluster.apply(manifests(bug=bug, pod_dns=pod_dns), namespace=namespace)
     cluster.wait_ready(namespace, timeout=120)
+
+
+def proxy_names(cluster: Cluster, namespace: str = NS) -> set[str]:
+    """The proxies the deployment's proxy server has now (its API on the pod's IP)."""
+    from chaos.proxy.client import ToxiproxyClient
+
+    pod = cluster.list("Pod", namespace, selector={"app": "toxiproxy"})[0]
+    with ToxiproxyClient(f"http://{pod['status']['podIP']}:8474", timeout=10.0) as client:
+        return set(client.proxies())

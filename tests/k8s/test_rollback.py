@@ -21,6 +21,7 @@ from tests.k8s import helpers
 from tests.k8s.double import Cluster
 
 pytestmark = pytest.mark.usefixtures("requires_root")
+EXTRA = {"name": "extra-broker", "listen": "0.0.0.0:16390", "upstream": "${component:redis/redis}"}
 
 
 @pytest.fixture(scope="module")
@@ -62,19 +63,24 @@ def _wait_state(proc: subprocess.Popen[str], run_dir: Path, state: str, timeout:
     raise AssertionError(f"no action reached {state} within {timeout}s")
 
 
-def _kill_and_rollback(proc: subprocess.Popen[str], run_dir: Path) -> dict[str, Any]:
+def _kill_and_rollback(proc: subprocess.Popen[str], run_dir: Path) -> list[dict[str, Any]]:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     out = subprocess.run([sys.executable, "-m", "chaos", "rollback", str(run_dir), "--json"],
                          cwd=helpers.ROOT, capture_output=True, text=True, timeout=120,
                          check=False)
     assert out.returncode == 0, out.stdout + out.stderr
-    report: dict[str, Any] = json.loads(out.stdout)
+    report: list[dict[str, Any]] = json.loads(out.stdout)
     return report
 
 
 def test_rollback_continues_a_paused_pod(cluster: Cluster, tmp_path: Path) -> None:
+    """Also: a proxy the run created (the deployment did not preload it) is deleted by the
+    rollback, through a port-forward of its own; the preloaded ones stay."""
     target = helpers.write_target(cluster, tmp_path)
+    doc = yaml.safe_load(target.read_text())
+    doc["proxies"].append(EXTRA)
+    target.write_text(yaml.safe_dump(doc, sort_keys=False))
     proc, run_dir = _start(tmp_path, target, {"type": "pod.pause",
                                               "selector": {"app": "consumer"}})
     try:
@@ -95,10 +101,14 @@ def test_rollback_continues_a_paused_pod(cluster: Cluster, tmp_path: Path) -> No
     api = connect(parse(helpers.target(cluster)))
     try:
         assert execs.main_process(api, pod)[1] == "T"  # the dead run left it stopped
-        _kill_and_rollback(proc, run_dir)
+        assert EXTRA["name"] in helpers.proxy_names(cluster)  # the dead run left it there
+        report = _kill_and_rollback(proc, run_dir)
         assert execs.main_process(api, pod)[1] != "T"
     finally:
         api.close()
+    assert any(EXTRA["name"] in d for r in report for d in r["deleted_proxies"]), report
+    names = helpers.proxy_names(cluster)
+    assert EXTRA["name"] not in names and "consumer-0-broker" in names
 
 
 def test_rollback_restores_a_rotated_secret(cluster: Cluster, tmp_path: Path) -> None:

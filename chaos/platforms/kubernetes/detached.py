@@ -1,5 +1,6 @@
 """Revert from journal records alone (`pipechaos rollback`): connect again with the
-record's access map, continue a paused pod, restore a rotated Secret."""
+record's access map, continue a paused pod, restore a rotated Secret, delete the proxies
+a run created (through the recorded address mode: a port-forward is opened anew)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class DetachedCluster:
             context=access.get("context"), address_mode="direct",
             require_namespace_label=False,
         )
+        self.access = dict(access)
 
     def resume(self, pod: Pod) -> None:
         from chaos.platforms.kubernetes import execs
@@ -49,4 +51,25 @@ class DetachedCluster:
         try:
             secrets.restore(cluster, swap)
         finally:
+            cluster.close()
+
+    def delete_proxies(self, names: list[str]) -> list[str]:
+        from chaos.platforms.kubernetes.addresses import Addresses
+        from chaos.platforms.proxyserver import delete
+        from chaos.spec.models import TargetSpec
+        from chaos.spec.structs import decode
+
+        target = decode(TargetSpec, {
+            "apiVersion": "pipechaos/v1", "kind": "Target", "metadata": {"name": "rollback"},
+            "platform": {"type": "kubernetes", "settings": {"namespace": self.settings.namespace}},
+            "proxy_server": {"service": self.access.get("proxy_service", ""),
+                             "port": self.access.get("proxy_port", "api")},
+            "components": []})
+        cluster = connect(self.settings)
+        addresses = Addresses(cluster, target, self.settings.namespace,
+                              self.access.get("address_mode", "port-forward"))
+        try:
+            return delete("http://" + addresses.proxy_api_address(), names)
+        finally:
+            addresses.close()
             cluster.close()
