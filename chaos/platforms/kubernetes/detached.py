@@ -4,6 +4,8 @@ a run created (through the recorded address mode: a port-forward is opened anew)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from chaos.platforms.base import PlatformError, Pod, SecretSwap
@@ -54,8 +56,15 @@ class DetachedCluster:
             cluster.close()
 
     def delete_proxies(self, names: list[str]) -> list[str]:
-        from chaos.platforms.kubernetes.addresses import Addresses
         from chaos.platforms.proxyserver import delete
+
+        with self.proxy_api() as url:
+            return delete(url, names)
+
+    @contextmanager
+    def proxy_api(self) -> Iterator[str]:
+        """Through the run's address mode: a port-forward is opened anew (and closed)."""
+        from chaos.platforms.kubernetes.addresses import Addresses
         from chaos.spec.models import TargetSpec
         from chaos.spec.structs import decode
 
@@ -69,7 +78,7 @@ class DetachedCluster:
         addresses = Addresses(cluster, target, self.settings.namespace,
                               self.access.get("address_mode", "port-forward"))
         try:
-            return delete("http://" + addresses.proxy_api_address(), names)
+            yield "http://" + addresses.proxy_api_address()
         finally:
             addresses.close()
             cluster.close()
