@@ -75,10 +75,7 @@ def test_runner_in_a_pod_uses_services_and_the_documented_role(
     account = f"system:serviceaccount:{helpers.NS}:default"
     calls = [c for c in cluster.calls(since=mark) if c.user == account]
     assert any(c.resource == "secrets" and c.verb == "patch" for c in calls)
-    allowed = documented_role()
-    used = {(c.resource + (f"/{c.subresource}" if c.subresource else ""), c.verb)
-            for c in calls}
-    assert used - allowed == set(), "calls outside the documented Role"
+    assert outside_the_role(calls) == set()
 
 
 def run_in_pod(cluster: Cluster, experiment: str, target: Path, run_dir: Path) -> int:
@@ -103,6 +100,13 @@ def run_in_pod(cluster: Cluster, experiment: str, target: Path, run_dir: Path) -
     raise AssertionError(f"the runner pod did not end: {cluster.describe()}")
 
 
+def outside_the_role(calls: list[Any]) -> set[tuple[str, str]]:
+    """(resource, verb) of the calls that the documented Role does not allow."""
+    used = {(c.resource + (f"/{c.subresource}" if c.subresource else ""), c.verb)
+            for c in calls}
+    return used - documented_role()
+
+
 def documented_role() -> set[tuple[str, str]]:
     """(resource, verb) pairs of the Role (and ClusterRole) in docs/platforms.md."""
     text = (helpers.ROOT / "docs" / "platforms.md").read_text()
@@ -125,9 +129,11 @@ def test_library_experiment_passes_as_on_the_local_platform(
 ) -> None:
     target = helpers.write_target(cluster, tmp_path, "direct")
     run_dir = tmp_path / "run"
+    mark = cluster.mark()
     code, result, output = run(experiment, target, run_dir)
     verdicts = {v["name"]: v["summary"] for v in result.get("verdicts", [])}
     assert code == 0, (result.get("reason"), verdicts, output)
+    assert outside_the_role(cluster.calls(since=mark)) == set()
     assert result["verdicts"] and all(v["ok"] for v in result["verdicts"]), verdicts
     assert result["faults"] and all(
         f["outcome"] == "reverted" and f["verified"] for f in result["faults"])
