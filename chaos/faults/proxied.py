@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import zlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Annotated, Any, Literal
 
 from msgspec import Meta
@@ -133,6 +133,9 @@ class ToxicAction:
     embedded: bool = False  # the proxy server dies with its run, and its toxics with it
     timeout_s: float = 5.0
     token: str = ""  # the occurrence's token: tells overlapping refuses apart
+    # how to reach the proxy API again when `api` died with the run (a Kubernetes
+    # port-forward): the platform's opaque access map, empty when `api` outlives the run
+    access: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.disable:
@@ -143,14 +146,16 @@ class ToxicAction:
     def record(self) -> dict[str, Any]:
         return {"fault": self.fault, "api": self.api, "proxy": self.proxy, "listen": self.listen,
                 "toxics": self.toxics, "disable": self.disable, "expect": self.expect,
-                "probe": self.probe, "embedded": self.embedded, "token": self.token}
+                "probe": self.probe, "embedded": self.embedded, "token": self.token,
+                **({"access": self.access} if self.access else {})}
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> ToxicAction:
         return cls(record["fault"], record["api"], record["proxy"], record.get("listen"),
                    list(record.get("toxics", [])), bool(record.get("disable")),
                    dict(record.get("expect", {})), record.get("probe"),
-                   bool(record.get("embedded")), token=str(record.get("token", "")))
+                   bool(record.get("embedded")), token=str(record.get("token", "")),
+                   access={str(k): str(v) for k, v in (record.get("access") or {}).items()})
 
     def _client(self) -> ToxiproxyClient:
         return ToxiproxyClient(self.api, timeout=self.timeout_s)
@@ -168,8 +173,19 @@ class ToxicAction:
         try:
             self._revert()
         except Unreachable:
-            if not self.embedded:  # a real Toxiproxy outlives the run: its toxics remain
+            if self.access:  # `api` was the dead run's own: reach the server anew
+                self._revert_reattached()
+            elif not self.embedded:  # a real Toxiproxy outlives the run: its toxics remain
                 raise
+
+    def _revert_reattached(self) -> None:
+        from chaos.platforms.detached import reattach
+
+        handle = reattach(self.access)
+        if handle is None:
+            raise Unreachable(f"proxy API {self.api} unreachable and no platform to ask")
+        with handle.proxy_api() as url:
+            replace(self, api=url, access={})._revert()
 
     def _revert(self) -> None:
         with self._client() as c:
@@ -321,6 +337,8 @@ class ProxiedFault:
         assert isinstance(params, ProxiedParams)
         plan = self._plan(params)
         api = env.platform.proxy_api()
+        access = getattr(env.platform, "proxy_access", None)
+        reach: dict[str, str] = dict(access()) if callable(access) else {}
         token = toxic_token(env)
         out: list[Action] = []
         for proxy in selected(params, env.target):
@@ -330,7 +348,7 @@ class ProxiedFault:
             expect = {k: v for k, v in asdict(plan).items() if k not in ("toxics", "disable")}
             out.append(ToxicAction(self.name, api, proxy, listen, toxics, plan.disable,
                                    expect, params.probe, not env.target.shared_proxy_server,
-                                   token=token))
+                                   token=token, access=reach))
         return out
 
     def restore(self, record: dict[str, Any]) -> Action:

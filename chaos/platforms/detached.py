@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from chaos.platforms.base import Pod, SecretSwap
 
 
@@ -20,6 +22,12 @@ class Detached(Protocol):
 
     def restore_certificate(self, swap: SecretSwap) -> None:
         """Copy the backup Secret back, reload the pods, delete the backup (idempotent)."""
+
+    def delete_proxies(self, names: list[str]) -> list[str]:
+        """Delete proxies a run created on the platform's proxy server; the names now gone."""
+
+    def proxy_api(self) -> AbstractContextManager[str]:
+        """The proxy API's base URL, reachable while the context is open (toxic reverts)."""
 
 
 def reattach(access: dict[str, str]) -> Detached | None:

@@ -115,3 +115,13 @@ def leftover_proxies(entries: list[dict[str, Any]]) -> dict[str, list[str]]:
             for n in names:
                 left.get(url, {}).pop(str(n), None)
     return {url: list(names) for url, names in left.items() if names}
+
+
+def proxy_access(entries: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """The access map journaled with proxies a platform created, by server URL: how to reach
+    that server again when the URL was the dead run's own (a Kubernetes port-forward)."""
+    out: dict[str, dict[str, str]] = {}
+    for e in entries:
+        if e.get("event") == PROXIES_CREATED and isinstance(e.get("access"), dict):
+            out[str(e.get("url"))] = {str(k): str(v) for k, v in e["access"].items()}
+    return out

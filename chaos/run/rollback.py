@@ -99,8 +99,9 @@ def rollback(run_dir: Path) -> RollbackReport:
             _revert_one(journal, entry, report)
         if report.failed:
             _last_resort(run_dir, todo, journal)
+        access = jr.proxy_access(entries)
         for url, names in proxies.items():
-            _delete_proxies(journal, url, names, report)
+            _delete_proxies(journal, url, names, report, access.get(url))
         if not jr.finished(entries):
             journal.write("run_end", sync=True, status="rolled_back")
     finally:
@@ -128,11 +129,18 @@ def _revert_one(journal: jr.Journal, entry: dict[str, Any], report: RollbackRepo
 
 
 def _delete_proxies(
-    journal: jr.Journal, url: str, names: list[str], report: RollbackReport
+    journal: jr.Journal, url: str, names: list[str], report: RollbackReport,
+    access: dict[str, str] | None = None,
 ) -> None:
+    from chaos.platforms.detached import reattach
     from chaos.platforms.proxyserver import delete
 
-    gone = delete(url, names)
+    handle = reattach(access) if access else None
+    try:
+        gone = handle.delete_proxies(names) if handle is not None else delete(url, names)
+    except Exception as exc:  # the platform is unreachable: report it, rollback goes on
+        report.failed.append(f"proxies {', '.join(names)} on {url}: {exc}")
+        return
     if gone:
         journal.write(jr.PROXIES_DELETED, sync=True, url=url, names=gone, by="rollback")
     report.deleted_proxies += [f"{url} {name}" for name in gone]

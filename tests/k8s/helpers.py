@@ -37,9 +37,26 @@ def write_target(cluster: Cluster, folder: Path, mode: str = "port-forward",
     return path
 
 
-def deploy(cluster: Cluster, namespace: str = NS, bug: str | None = None,
-           pod_dns: bool = False) -> None:
+def deploy(cluster: Cluster, namespace: str = NS, bug: str | None = None) -> None:
     """The reference layout in `namespace` (opted in), every workload Ready."""
     cluster.create_namespace(namespace, labels=OPT_IN)
-    cluster.apply(manifests(bug=bug, pod_dns=pod_dns), namespace=namespace)
+    cluster.apply(manifests(bug=bug), namespace=namespace)
     cluster.wait_ready(namespace, timeout=120)
+
+
+def proxy_names(cluster: Cluster, namespace: str = NS) -> set[str]:
+    """The proxies the deployment's proxy server has now (its API on the pod's IP)."""
+    with _proxy_client(cluster, namespace) as client:
+        return set(client.proxies())
+
+
+def proxy_toxics(cluster: Cluster, proxy: str, namespace: str = NS) -> list[str]:
+    with _proxy_client(cluster, namespace) as client:
+        return [str(t.get("name")) for t in client.proxy(proxy).get("toxics") or []]
+
+
+def _proxy_client(cluster: Cluster, namespace: str) -> Any:
+    from chaos.proxy.client import ToxiproxyClient
+
+    pod = cluster.list("Pod", namespace, selector={"app": "toxiproxy"})[0]
+    return ToxiproxyClient(f"http://{pod['status']['podIP']}:8474", timeout=10.0)

@@ -98,16 +98,11 @@ def toxiproxy_config() -> str:
                        for n, p, u in PROXIES], indent=1)
 
 
-def manifests(bug: str | None = None, proxy_server: str = "pipechaos",
-              pod_dns: bool = False) -> list[dict[str, Any]]:
-    """Every object of the layout. `proxy_server` pipechaos: `python -m chaos.proxy`.
-    `pod_dns`: the pipeline's own hops address StatefulSet pods by name (`redis-0.redis`,
-    `toxiproxy-0.toxiproxy`) instead of through Services: the double's Services go through
-    a userspace proxy in the test process, too slow for the pipeline's traffic on a loaded
-    machine (a cluster's kube-proxy is in the kernel). The runner's view is the same."""
+def manifests(bug: str | None = None, proxy_server: str = "pipechaos"
+              ) -> list[dict[str, Any]]:
+    """Every object of the layout. `proxy_server` pipechaos: `python -m chaos.proxy`."""
     ca_cert, ca_key = make_ca("pipechaos reference CA")
-    hosts = [*PAYMENT_HOSTS, "toxiproxy-0.toxiproxy"] if pod_dns else PAYMENT_HOSTS
-    cert, key = make_server_cert(ca_cert, ca_key, hosts)
+    cert, key = make_server_cert(ca_cert, ca_key, PAYMENT_HOSTS)
     http = {"http": 8080, "admin": 9090}
     admin_ready = {"httpGet": {"path": "/healthz", "port": "admin"}}
     docs: list[dict[str, Any]] = [
@@ -169,26 +164,5 @@ def manifests(bug: str | None = None, proxy_server: str = "pipechaos",
     for i in range(3):
         docs.append(_service(f"consumer-{i}-broker", {"app": "toxiproxy"},
                              [("redis", 6379, 16380 + i)]))
-    return _pod_dns(docs) if pod_dns else docs
-
-
-def _pod_dns(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    for doc in docs:
-        name = doc["metadata"]["name"]
-        if doc["kind"] == "ConfigMap":
-            config = json.loads(doc["data"]["toxiproxy.json"])
-            for proxy in config:
-                proxy["upstream"] = proxy["upstream"].replace("redis:", "redis-0.redis:")
-            doc["data"]["toxiproxy.json"] = json.dumps(config)
-        elif doc["kind"] == "Deployment" and name == "toxiproxy":
-            doc["kind"] = "StatefulSet"
-            doc["spec"]["serviceName"] = "toxiproxy"
-        elif doc["kind"] == "StatefulSet" and name == "consumer":
-            env = doc["spec"]["template"]["spec"]["containers"][0]["env"]
-            pod = json.loads(env[0]["value"])
-            pod["settings"]["redis"] = "toxiproxy-0.toxiproxy:1638{index}"  # 16380 + slot
-            for service in ("inventory", "payment", "points"):
-                pod["settings"][service] = pod["settings"][service].replace(
-                    "//toxiproxy:", "//toxiproxy-0.toxiproxy:")
-            env[0]["value"] = json.dumps(pod)
     return docs
+

@@ -12,8 +12,10 @@ import httpx
 import pytest
 import redis
 
-from chaos.platforms.base import PlatformError
+from chaos.platforms.base import PlatformError, Pod
 from chaos.platforms.kubernetes import KubernetesPlatform
+from chaos.spec.models import TargetSpec
+from chaos.spec.structs import decode
 from tests.k8s import helpers
 from tests.k8s.double import Cluster
 
@@ -54,13 +56,37 @@ def test_up_attaches_without_writing(cluster: Cluster, tmp_path: Path) -> None:
     assert (tmp_path / "pods").is_dir() and any((tmp_path / "pods").glob("consumer-*.log"))
 
 
+def test_up_creates_only_missing_proxies_and_down_removes_only_those(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A proxy the deployment lacks is journaled (with the access map rollback needs) before
+    it is created; down() deletes it and journals that, and leaves the preloaded ones."""
+    from chaos.run import journal as jr
+
+    doc = helpers.target_doc(cluster)
+    doc["proxies"].append({"name": "extra-broker", "listen": "0.0.0.0:16391",
+                           "upstream": "${component:redis/redis}"})
+    p = KubernetesPlatform(decode(TargetSpec, doc), tmp_path, None)
+    p.up()
+    try:
+        assert p.created_proxies == ["extra-broker"]
+        assert "extra-broker" in helpers.proxy_names(cluster)
+    finally:
+        p.down()
+    names = helpers.proxy_names(cluster)
+    assert "extra-broker" not in names and "producer-broker" in names
+    entries = list(jr.read(tmp_path / "journal.jsonl"))
+    created = [e for e in entries if e["event"] == jr.PROXIES_CREATED]
+    assert [e["names"] for e in created] == [["extra-broker"]]
+    assert created[0]["access"]["namespace"] == helpers.NS
+    assert created[0]["access"]["proxy_service"] == "toxiproxy"
+    assert jr.leftover_proxies(entries) == {}  # nothing for rollback to do
+
+
 def test_up_names_what_is_missing(cluster: Cluster, tmp_path: Path) -> None:
     doc = helpers.target_doc(cluster)
     doc["components"][-1]["replicas"] = 4
     doc["components"][-1]["ready"]["timeout"] = "1s"
-    from chaos.spec.models import TargetSpec
-    from chaos.spec.structs import decode
-
     p = KubernetesPlatform(decode(TargetSpec, doc), tmp_path, None)
     with pytest.raises(PlatformError, match=r"component consumer: 3 of 4 pods Ready after 1s"):
         p.up()
@@ -125,12 +151,22 @@ def test_kill_statefulset_pod_comes_back_with_a_new_uid(
     cluster: Cluster, platform: KubernetesPlatform
 ) -> None:
     victim = platform.pods({"app": "consumer", "index": "1"})[0]
+    old_identity = consumer_identity(platform, victim)
     mark = cluster.mark()
     platform.kill(victim, "KILL", 0)
     new = platform.wait_replacement(victim, 60)
     assert new.name == victim.name and new.uid != victim.uid and new.ready
     calls = cluster.calls(since=mark)
     assert [c.verb for c in calls] == ["delete", "watch", "list"]
+    # same pod name, new consumer-group identity: only reclaim recovers the old one's work
+    new_identity = consumer_identity(platform, new)
+    assert new_identity != old_identity and new_identity.startswith("consumer-1-")
+
+
+def consumer_identity(platform: KubernetesPlatform, pod: Pod) -> str:
+    """The consumer name the pod reads the stream under (its admin /status)."""
+    url = platform.admin_url(pod, "admin") + "/status"
+    return str(httpx.get(url, timeout=10).json()["name"])
 
 
 def test_kill_deployment_pod_is_replaced_under_a_new_name(platform: KubernetesPlatform) -> None:
@@ -165,9 +201,6 @@ def test_pause_refuses_a_program_running_as_pid_1(cluster: Cluster, tmp_path: Pa
                             "containers": [{"name": "sleeper", "image": "none",
                                             "command": ["sleep", "600"]}]}}}}],
                   namespace=helpers.NS)
-    from chaos.spec.models import TargetSpec
-    from chaos.spec.structs import decode
-
     p = KubernetesPlatform(decode(TargetSpec, doc), tmp_path, None)
     p.up()
     try:
@@ -228,6 +261,7 @@ def test_crash_point_fires_and_the_container_restarts_in_place(
     actions = CRASH.actions(params, env)
     first = next(a for a in actions if a.pod.name == "consumer-0")  # type: ignore[attr-defined]
     others = [a for a in actions if a is not first]
+    old_identity = consumer_identity(platform, first.pod)  # type: ignore[attr-defined]
     first.apply()
     host, port = platform.resolve("${proxy:producer-broker}").rsplit(":", 1)
     r = redis.Redis(host=host, port=int(port), socket_timeout=10)
@@ -252,6 +286,9 @@ def test_crash_point_fires_and_the_container_restarts_in_place(
         feeder.join(5)
     new = first.replacement  # type: ignore[attr-defined]
     assert new is not None and new.name == "consumer-0" and new.restarts > first.pod.restarts  # type: ignore[attr-defined]
+    # the same pod (name and UID) restarted its container: still a new consumer identity
+    assert new.uid == first.pod.uid  # type: ignore[attr-defined]
+    assert consumer_identity(platform, new) not in (old_identity, "")
     for action in others:  # never armed: revert is a no-op DELETE /crash on a live pod
         action.revert()
     first.revert()

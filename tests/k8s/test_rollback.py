@@ -21,6 +21,7 @@ from tests.k8s import helpers
 from tests.k8s.double import Cluster
 
 pytestmark = pytest.mark.usefixtures("requires_root")
+EXTRA = {"name": "extra-broker", "listen": "0.0.0.0:16390", "upstream": "${component:redis/redis}"}
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +30,11 @@ def cluster(k8s_double_module: Cluster) -> Cluster:
     return k8s_double_module
 
 
-def _start(folder: Path, target: Path, fault: dict[str, Any]) -> tuple[subprocess.Popen[str], Path]:
+def _start(folder: Path, target: Path, *faults: dict[str, Any]
+           ) -> tuple[subprocess.Popen[str], Path]:
     doc = {"apiVersion": "pipechaos/v1", "kind": "Experiment", "metadata": {"name": "held"},
            "target": str(target), "load": "none", "timing": {"duration": "60s"},
-           "faults": [{"at": "1s", "duration": "50s", **fault}]}
+           "faults": [{"at": "1s", "duration": "50s", **fault} for fault in faults]}
     exp = folder / "held.yaml"
     exp.write_text(yaml.safe_dump(doc))
     run_dir = folder / "run"
@@ -43,42 +45,53 @@ def _start(folder: Path, target: Path, fault: dict[str, Any]) -> tuple[subproces
     return proc, run_dir
 
 
-def _wait_state(proc: subprocess.Popen[str], run_dir: Path, state: str, timeout: float
-                ) -> dict[str, Any]:
+def _wait_state(proc: subprocess.Popen[str], run_dir: Path, state: str, timeout: float,
+                fault: str | None = None) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     path = run_dir / "journal.jsonl"
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"the run ended early ({proc.returncode})"
         if path.is_file():
             records: dict[str, Any] = {}
+            types: dict[str, str] = {}
             for entry in journal.read(path):
                 if entry.get("event") != "action":
                     continue
+                types.setdefault(entry["id"], str(entry.get("fault")))
                 if entry.get("record"):  # applying, and applied when apply() changed it
                     records[entry["id"]] = entry["record"]
-                if entry.get("state") == state:
+                if entry.get("state") == state and fault in (None, types[entry["id"]]):
                     return {**entry, "record": records.get(entry["id"])}
         time.sleep(0.2)
     raise AssertionError(f"no action reached {state} within {timeout}s")
 
 
-def _kill_and_rollback(proc: subprocess.Popen[str], run_dir: Path) -> dict[str, Any]:
+def _kill_and_rollback(proc: subprocess.Popen[str], run_dir: Path) -> list[dict[str, Any]]:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     out = subprocess.run([sys.executable, "-m", "chaos", "rollback", str(run_dir), "--json"],
                          cwd=helpers.ROOT, capture_output=True, text=True, timeout=120,
                          check=False)
     assert out.returncode == 0, out.stdout + out.stderr
-    report: dict[str, Any] = json.loads(out.stdout)
+    report: list[dict[str, Any]] = json.loads(out.stdout)
     return report
 
 
 def test_rollback_continues_a_paused_pod(cluster: Cluster, tmp_path: Path) -> None:
+    """Also, in the same run: a proxy the run created (the deployment did not preload it) is
+    deleted by the rollback, and a toxic the run added is removed, both through a
+    port-forward of the rollback's own (the run's died with it); preloaded proxies stay."""
     target = helpers.write_target(cluster, tmp_path)
+    doc = yaml.safe_load(target.read_text())
+    doc["proxies"].append(EXTRA)
+    target.write_text(yaml.safe_dump(doc, sort_keys=False))
     proc, run_dir = _start(tmp_path, target, {"type": "pod.pause",
-                                              "selector": {"app": "consumer"}})
+                                              "selector": {"app": "consumer"}},
+                           {"type": "network.latency", "proxy": "producer-broker",
+                            "latency": "100ms"})
     try:
-        entry = _wait_state(proc, run_dir, "verified", 90)
+        _wait_state(proc, run_dir, "verified", 90, "network.latency")
+        entry = _wait_state(proc, run_dir, "verified", 90, "pod.pause")
     finally:
         if proc.poll() is None:
             proc.kill()  # SIGKILL: the runner dies with the fault applied
@@ -95,10 +108,17 @@ def test_rollback_continues_a_paused_pod(cluster: Cluster, tmp_path: Path) -> No
     api = connect(parse(helpers.target(cluster)))
     try:
         assert execs.main_process(api, pod)[1] == "T"  # the dead run left it stopped
-        _kill_and_rollback(proc, run_dir)
+        assert helpers.proxy_toxics(cluster, "producer-broker")  # the dead run left them
+        assert EXTRA["name"] in helpers.proxy_names(cluster)
+        report = _kill_and_rollback(proc, run_dir)
         assert execs.main_process(api, pod)[1] != "T"
     finally:
         api.close()
+    assert any(EXTRA["name"] in d for r in report for d in r["deleted_proxies"]), report
+    assert len(report[0]["reverted"]) == 2 and report[0]["failed"] == [], report
+    names = helpers.proxy_names(cluster)
+    assert EXTRA["name"] not in names and "consumer-0-broker" in names
+    assert helpers.proxy_toxics(cluster, "producer-broker") == []
 
 
 def test_rollback_restores_a_rotated_secret(cluster: Cluster, tmp_path: Path) -> None:

@@ -1,8 +1,11 @@
 """Revert from journal records alone (`pipechaos rollback`): connect again with the
-record's access map, continue a paused pod, restore a rotated Secret."""
+record's access map, continue a paused pod, restore a rotated Secret, delete the proxies
+a run created (through the recorded address mode: a port-forward is opened anew)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from chaos.platforms.base import PlatformError, Pod, SecretSwap
@@ -31,6 +34,7 @@ class DetachedCluster:
             context=access.get("context"), address_mode="direct",
             require_namespace_label=False,
         )
+        self.access = dict(access)
 
     def resume(self, pod: Pod) -> None:
         from chaos.platforms.kubernetes import execs
@@ -49,4 +53,32 @@ class DetachedCluster:
         try:
             secrets.restore(cluster, swap)
         finally:
+            cluster.close()
+
+    def delete_proxies(self, names: list[str]) -> list[str]:
+        from chaos.platforms.proxyserver import delete
+
+        with self.proxy_api() as url:
+            return delete(url, names)
+
+    @contextmanager
+    def proxy_api(self) -> Iterator[str]:
+        """Through the run's address mode: a port-forward is opened anew (and closed)."""
+        from chaos.platforms.kubernetes.addresses import Addresses
+        from chaos.spec.models import TargetSpec
+        from chaos.spec.structs import decode
+
+        target = decode(TargetSpec, {
+            "apiVersion": "pipechaos/v1", "kind": "Target", "metadata": {"name": "rollback"},
+            "platform": {"type": "kubernetes", "settings": {"namespace": self.settings.namespace}},
+            "proxy_server": {"service": self.access.get("proxy_service", ""),
+                             "port": self.access.get("proxy_port", "api")},
+            "components": []})
+        cluster = connect(self.settings)
+        addresses = Addresses(cluster, target, self.settings.namespace,
+                              self.access.get("address_mode", "port-forward"))
+        try:
+            yield "http://" + addresses.proxy_api_address()
+        finally:
+            addresses.close()
             cluster.close()

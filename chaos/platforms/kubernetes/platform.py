@@ -93,8 +93,9 @@ class KubernetesPlatform:
 
         url = self.proxy_api()
         wait_api(url, 10.0, None)
-        addresses = self._addr()
-        self._created_proxies = proxies.ensure(url, self.target, addresses.cluster_upstreams)
+        plan = proxies.missing(url, self.target, self._addr().cluster_upstreams)
+        self._created_proxies = [name for name, _, _ in plan]  # down() deletes what exists
+        proxies.create(url, plan, self._journal, self.proxy_access())
 
     def down(self) -> None:
         with self._lock:
@@ -106,8 +107,8 @@ class KubernetesPlatform:
             if self._created_proxies and self._proxy_url:
                 from chaos.platforms.kubernetes import proxies
 
-                proxies.remove(self._proxy_url, self._created_proxies)
-            self._created_proxies = []
+                self._created_proxies = proxies.remove(self._proxy_url, self._created_proxies,
+                                                       self._journal)
             if self._cluster is not None and self._attached:
                 from chaos.platforms.kubernetes.logs import save_logs
 
@@ -134,6 +135,17 @@ class KubernetesPlatform:
     @property
     def created_proxies(self) -> list[str]:
         return list(self._created_proxies)
+
+    def proxy_access(self) -> dict[str, str]:
+        """Journal-safe: how `pipechaos rollback` reaches the proxy API again."""
+        server = self.target.proxy_server
+        return {**self.settings.access(), "address_mode": self.settings.address_mode,
+                "proxy_service": str(getattr(server, "service", "") or ""),
+                "proxy_port": str(getattr(server, "port", "") or "api")}
+
+    @property
+    def _journal(self) -> Path:
+        return self.run_dir / "journal.jsonl"
 
     # ------------------------------------------------------------------ pods
     def pods(self, selector: dict[str, str]) -> list[Pod]:

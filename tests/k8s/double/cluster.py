@@ -26,6 +26,7 @@ from tests.k8s.double.kubeproxy import KubeProxy
 from tests.k8s.double.network import Network
 from tests.k8s.double.record import WRITE_VERBS, Recorder, Request
 from tests.k8s.double.selectors import selector_dict
+from tests.k8s.double.servicenat import ServiceNat
 from tests.k8s.double.store import KINDS, RESOURCES, ApiError, Obj, Store
 from tests.k8s.double.streams import PodStreams
 
@@ -62,6 +63,9 @@ class Cluster:
                                self.root)
         self.ca_pem = b""
         self.proxy = KubeProxy(self.store)
+        self.nat = ServiceNat(self.store)
+        if self.network is not None:
+            self.network.on_attach = self.nat.attach
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self.api = Api(self.store, self.recorder, PodStreams(self.kubelet))
@@ -163,6 +167,7 @@ class Cluster:
             if self.network is not None:
                 self.network.release_service_ip(addr)
         if self.rooted:
+            self.nat.sync()
             asyncio.run_coroutine_threadsafe(self.proxy.sync(), self._loop)
 
     def stop(self) -> None:

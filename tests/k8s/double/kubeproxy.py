@@ -26,27 +26,31 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
                 writer.write_eof()
 
 
+def endpoints(store: Store, ns: str, name: str, port: int) -> list[tuple[str, int]]:
+    """The Ready endpoints (pod IP, target port) of a Service port; terminating pods are
+    left out (is_ready), as the Endpoints controller does."""
+    svc = store.get("services", ns, name)
+    if svc is None or not svc["spec"].get("selector"):
+        return []
+    sp = next((p for p in svc["spec"].get("ports") or [] if p["port"] == port), None)
+    if sp is None:
+        return []
+    match = selector_dict({"matchLabels": svc["spec"]["selector"]})
+    out = []
+    for pod in store.list("pods", ns, lambda p: match(p["metadata"].get("labels") or {})):
+        ip = (pod.get("status") or {}).get("podIP")
+        if ip and is_ready(pod):
+            with contextlib.suppress(KeyError):
+                out.append((ip, podspec.port_number(pod, sp.get("targetPort", port))))
+    return sorted(out)
+
+
 class KubeProxy:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._servers: dict[tuple[str, str, int], asyncio.Server] = {}
         self._rr = itertools.count()
-
-    def _backends(self, ns: str, name: str, port: int) -> list[tuple[str, int]]:
-        svc = self.store.get("services", ns, name)
-        if svc is None or not svc["spec"].get("selector"):
-            return []
-        sp = next((p for p in svc["spec"].get("ports") or [] if p["port"] == port), None)
-        if sp is None:
-            return []
-        match = selector_dict({"matchLabels": svc["spec"]["selector"]})
-        out = []
-        for pod in self.store.list("pods", ns, lambda p: match(p["metadata"].get("labels") or {})):
-            ip = (pod.get("status") or {}).get("podIP")
-            if ip and is_ready(pod):
-                with contextlib.suppress(KeyError):
-                    out.append((ip, podspec.port_number(pod, sp.get("targetPort", port))))
-        return out
+        self.connections = 0  # accepted so far (tests tell kernel Services from this proxy)
 
     async def sync(self) -> None:
         """Open listeners for new Service ports, close those of deleted ones."""
@@ -77,7 +81,8 @@ class KubeProxy:
 
     async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                        ns: str, name: str, port: int) -> None:
-        backends = self._backends(ns, name, port)
+        self.connections += 1
+        backends = endpoints(self.store, ns, name, port)
         if not backends:
             writer.close()  # no ready endpoint: connection refused-like, as kube-proxy's REJECT
             return

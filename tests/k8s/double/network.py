@@ -1,8 +1,9 @@
 """Pod networking: a bridge per cluster, a veth and an IP per pod, ClusterIPs on the bridge.
 
 The host end of every veth joins the bridge; the bridge holds the gateway address and the
-Service ClusterIPs, so the host (the test process) reaches pods directly and pods reach
-Services through the userspace proxy the double runs on the host.
+Service ClusterIPs, so the host (the test process) reaches pods directly. Pods reach
+Services through DNAT rules in their own network namespace (servicenat.py, `on_attach`),
+or, without `nft`, through the userspace proxy the double runs on the host.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import secrets
 import subprocess
 import threading
+from collections.abc import Callable
 
 from chaos.run.rollback import alive
 
@@ -62,6 +64,7 @@ class Network:
         self._svc_pool = [str(h) for h in hosts[199:253]]
         self._lock = threading.Lock()
         self._sticky: dict[str, str] = {}  # StatefulSet ordinal key -> IP
+        self.on_attach: Callable[[int], None] | None = None  # e.g. load the Service rules
         ip("link", "add", self.bridge, "type", "bridge")
         ip("addr", "add", f"{self.gateway}/24", "dev", self.bridge)
         ip("link", "set", self.bridge, "up")
@@ -113,3 +116,5 @@ class Network:
         ip("addr", "add", f"{addr}/24", "dev", "eth0", netns_pid=netns_pid)
         ip("link", "set", "eth0", "up", netns_pid=netns_pid)
         ip("route", "add", "default", "via", self.gateway, netns_pid=netns_pid)
+        if self.on_attach is not None:
+            self.on_attach(netns_pid)

@@ -9,8 +9,9 @@ import pytest
 from kubernetes import client
 from kubernetes.stream import stream
 
-from tests.k8s.double import Cluster
+from tests.k8s.double import Cluster, servicenat
 from tests.k8s.double.test_pods import SLEEP, WEB, ready, wait_for, workload
+from tests.system import require_package
 
 pytestmark = pytest.mark.usefixtures("requires_root")
 NS = "net"
@@ -39,9 +40,28 @@ def test_service_name_reaches_a_ready_endpoint(cluster: Cluster, core: client.Co
     hosts = ("web", "web.net.svc", "web.net.svc.cluster.local")
     get = ("import urllib.request as u\n"
            f"for h in {hosts!r}: print(u.urlopen(f'http://{{h}}/', timeout=3).status)")
+    through_userspace = cluster.proxy.connections
     assert sh(core, "client-0", f'python -c "{get}"').split() == ["200"] * 3
     ep = core.read_namespaced_endpoints("web", NS)
     assert len(ep.subsets[0].addresses) == 2
+    if servicenat.available():  # DNAT in the pod's own netns: the host proxy saw nothing
+        assert cluster.proxy.connections == through_userspace
+        rules = sh(core, "client-0", f"nft list table ip {servicenat.TABLE}")
+        ips = {a.ip for a in ep.subsets[0].addresses}
+        assert all(f"{ip} . 8080" in rules for ip in ips), rules
+
+
+def test_service_without_ready_endpoint_resets_at_once(cluster: Cluster,
+                                                      core: client.CoreV1Api) -> None:
+    require_package("nftables", why="Services as DNAT rules in each pod's netns")
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "nobody"},
+               "spec": {"selector": {"app": "nobody"}, "ports": [{"port": 80}]}}
+    deploy_ns(cluster, service, workload("StatefulSet", "lonely", SLEEP))
+    probe = ("import socket, time\nt = time.monotonic()\n"
+             "try: socket.create_connection(('nobody', 80), timeout=5)\n"
+             "except OSError as e: print(type(e).__name__, round(time.monotonic() - t, 1))")
+    out = sh(core, "lonely-0", f'python -c "{probe}"').split()
+    assert out[0] == "ConnectionRefusedError" and float(out[1]) < 1.0, out
 
 
 def test_in_cluster_client_uses_its_service_account(cluster: Cluster) -> None:
