@@ -31,6 +31,16 @@ def least(*paths: str) -> Callable[[dict[str, Any]], int]:
     return count
 
 
+def produced(*fields: str) -> Callable[[dict[str, Any]], int]:
+    """The smallest of these counts in observations.json `producers.totals` (the reference
+    producer's own, summed over its incarnations), e.g. "replayed"."""
+
+    def count(obs: dict[str, Any]) -> int:
+        return min(int(obs["producers"]["totals"].get(f, 0)) for f in fields)
+
+    return count
+
+
 OUTAGE = least(*(f"paths.{p}.{k}" for p in ("read", "reconnect", "reclaim")
                  for k in ("errors", "recoveries")))
 # An experiment shows in its own run data that it reached the path it exists for.
@@ -42,6 +52,11 @@ REACHED: dict[str, Callable[[dict[str, Any]], int]] = {
     # the broker away past the redis retry budget: the consumers' own paths failed, recovered
     "consumer-broker-outage.yaml": OUTAGE,
     "broker-outage.yaml": OUTAGE,
+    # the restarted producer resent, from its write-ahead log, what the broker never took
+    "producer-kill.yaml": produced("replayed"),
+    "producer-crash-after-wal.yaml": produced("replayed"),
+    # the producer's sends failed while the broker refused it, and were resent after
+    "producer-broker-outage.yaml": produced("send_errors", "resent", "send_recoveries"),
 }
 
 
@@ -54,6 +69,7 @@ def test_library_is_complete() -> None:
         "inventory-blackhole.yaml", "consumer-redis-bandwidth.yaml",
         "publish-reset-peer.yaml", "poison-messages.yaml", "consumer-pause-in-flight.yaml",
         "rolling-restart.yaml", "consumer-broker-outage.yaml", "broker-outage.yaml",
+        "producer-kill.yaml", "producer-crash-after-wal.yaml", "producer-broker-outage.yaml",
     }
     assert wanted <= set(LIBRARY)
 
@@ -69,4 +85,5 @@ def test_correct_pipeline_passes(experiment: str, tmp_path: Path) -> None:
     if experiment in REACHED:
         observations = json.loads((tmp_path / "run" / "observations.json").read_text())
         assert REACHED[experiment](observations) > 0, (
-            observations.get("fencing"), observations.get("consumers"))
+            observations.get("fencing"), observations.get("consumers"),
+            observations.get("producers"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.runner import run_experiment
+from tests.e2e.runner import ROOT, run_experiment
 
 MATRIX = [
     ("ack-before-effects", "consumer-crash-before-effects.yaml", "delivery"),
@@ -30,6 +30,11 @@ MATRIX = [
     # reclaim loop still runs), so all stop and the backlog never drains
     ("no-reconnect", "consumer-broker-outage.yaml", "delivery"),
     ("no-reconnect", "broker-outage.yaml", "delivery"),
+    # the producer never resends: what it confirmed from its WAL but the broker never
+    # took (in flight at its death, or refused during the outage) is lost
+    ("no-replay", "producer-kill.yaml", "delivery"),
+    ("no-replay", "producer-crash-after-wal.yaml", "delivery"),
+    ("no-replay", "producer-broker-outage.yaml", "delivery"),
 ]
 BLAMED = {"no-fencing": ("pod.pause", "pod")}  # fault type and rule the offenders must name
 # The metric that must be above zero in the failing verdict: the run reached the bug.
@@ -51,3 +56,14 @@ def test_bug_is_caught(bug: str, experiment: str, verdict: str, tmp_path: Path) 
         assert blamed == {BLAMED[bug]}, (sample, types)
     if bug in REACHED:
         assert outcome.verdict(verdict)["metrics"][REACHED[bug]] > 0, outcome.explain()
+
+
+@pytest.mark.e2e
+def test_producer_confirming_before_its_wal_is_caught(tmp_path: Path) -> None:
+    """`wal-after-ack`: the crash point between the 200 and the WAL write exists only in
+    that variant, so its experiment is a test file, not a library one."""
+    experiment = ROOT / "tests" / "e2e" / "experiments" / "producer-crash-after-ack.yaml"
+    outcome = run_experiment(experiment, tmp_path / "run", bug="wal-after-ack")
+    assert outcome.exit_code == 1, outcome.explain()
+    assert "delivery" in outcome.failing(), outcome.explain()
+    assert outcome.verdict("delivery")["metrics"]["lost"] > 0, outcome.explain()
