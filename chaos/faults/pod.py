@@ -27,7 +27,9 @@ if TYPE_CHECKING:
     from chaos.platforms.base import Platform
     from chaos.spec.models import Component, TargetSpec
 
-CrashPoint = Literal["before-effects", "after-effects-before-ack", "after-ack"]
+# the reference consumer's points, then the reference producer's (docs/reference-pipeline.md)
+CrashPoint = Literal["before-effects", "after-effects-before-ack", "after-ack",
+                     "after-wal-before-xadd", "after-ack-before-wal", "after-xadd"]
 
 
 class Selection(FaultParams, kw_only=True, frozen=True):
