@@ -26,11 +26,17 @@ from targets.reference.admin import admin_app
 from targets.reference.crash import PRODUCER_POINTS, CrashPoints
 from targets.reference.loop import run as run_loop
 from targets.reference.pod import PodConfig, die, duration_s, load_pod
-from targets.reference.producer.link import KEEP_S, BrokerLink, Keys, Resolver, static
+from targets.reference.producer.link import (
+    KEEP_S,
+    SEND_ERRORS,
+    BrokerLink,
+    Keys,
+    Resolver,
+    static,
+)
 from targets.reference.producer.sender import Sender
 from targets.reference.producer.wal import Record, Wal
 from targets.reference.retry import Backoff
-from targets.reference.streams import TRANSIENT_REDIS
 
 PUBLISH_EVERY_S = 0.5
 
@@ -161,7 +167,7 @@ class Producer:
             doc = orjson.dumps(self.counts())
             if doc == sent:
                 continue
-            with contextlib.suppress(*TRANSIENT_REDIS):
+            with contextlib.suppress(*SEND_ERRORS):
                 client = await self.link.client()
                 pipe = client.pipeline(transaction=True)
                 pipe.hset(self.keys.producers, self.pod.name, doc)
@@ -175,7 +181,7 @@ class Producer:
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         self.sender.start()
-        with contextlib.suppress(*TRANSIENT_REDIS):  # the drain must not see a dead one's backlog
+        with contextlib.suppress(*SEND_ERRORS):  # the drain must not see a dead one's backlog
             await asyncio.wait_for(self.link.set_backlog(self.pod.index, len(self.sender.queue)),
                                    self.s.broker_timeout_s)
         tasks = [asyncio.create_task(self.wal.writer()), asyncio.create_task(self.sender.run()),
@@ -203,7 +209,7 @@ class Producer:
         await asyncio.gather(*tasks, return_exceptions=True)
         self.wal.checkpoint()
         self.wal.close()
-        with contextlib.suppress(*TRANSIENT_REDIS):
+        with contextlib.suppress(*SEND_ERRORS):
             client = await self.link.client()
             await asyncio.wait_for(client.hset(self.keys.producers, self.pod.name,
                                                orjson.dumps(self.counts())), 2.0)

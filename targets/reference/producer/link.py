@@ -19,11 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aredis
+from redis.exceptions import RedisError
 
 from targets.reference import recovery
 from targets.reference.producer.wal import Record
 
 KEEP_S = 7 * 24 * 3600
+# a failed send, whatever the broker said: the batch stays queued and is sent again
+SEND_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 # KEYS: stream, produced hash. ARGV: order id, run id, payload, accept time ns.
 # Returns 1 when this call added the entry, 0 when the order was already in the stream.

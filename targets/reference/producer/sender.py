@@ -17,10 +17,9 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 from targets.reference.crash import CrashPoints
-from targets.reference.producer.link import BrokerLink
+from targets.reference.producer.link import SEND_ERRORS, BrokerLink
 from targets.reference.producer.wal import Record, Wal
 from targets.reference.retry import Backoff
-from targets.reference.streams import TRANSIENT_REDIS
 
 ACK_WAIT_S = 2.0  # an armed after-wal-before-xadd waits this long for the callers' answers
 
@@ -85,7 +84,7 @@ class Sender:
             self.crash.reached("after-wal-before-xadd", f"offset {batch[0].offset}")
             try:
                 added = await self.link.produce(batch, self.slot, len(self.queue) - len(batch))
-            except TRANSIENT_REDIS as exc:
+            except SEND_ERRORS as exc:
                 failing += 1
                 self.counts.send_errors += 1
                 self.changes += 1
