@@ -38,7 +38,7 @@ redis.call('HSET', KEYS[2], ARGV[1], id)
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 return 1
 """
-# The same without the dedup record (bug `no-replay` keeps dedup: only replay is missing).
+# (The bug `no-replay` keeps this dedup: only its resending is missing.)
 
 Resolver = Callable[[], Awaitable[tuple[str, int]]]
 
