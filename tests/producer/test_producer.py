@@ -1,6 +1,7 @@
 """The reference producer as a real process against a real redis: what it confirms it
 delivers, across its own crash at each crash point, with one stream entry per order; and
-its two known-bad variants lose confirmed orders exactly where they should."""
+`no-replay` loses confirmed orders exactly where it should (`wal-after-ack`: the e2e
+negative control, tests/e2e/test_negative_controls.py)."""
 
 from __future__ import annotations
 
@@ -175,16 +176,3 @@ def test_bug_no_replay_loses_what_the_broker_never_took(
     time.sleep(1.0)
     assert confirmed - set(_stream(broker)), "no-replay must lose confirmed orders here"
     assert pod.status()["dropped"] > 0
-
-
-def test_bug_wal_after_ack_confirms_what_it_never_wrote(
-        tmp_path: Path, broker: int, pods: list[ProducerPod]) -> None:
-    pod = _producer(pods, tmp_path, broker, bug="wal-after-ack")
-    httpx.post(pod.admin("/crash"), json={"point": "after-ack-before-wal"},
-               timeout=5).raise_for_status()
-    outcomes = _load(pod, range(1, 11))
-    pod.wait_dead()
-    pod.start()
-    confirmed = {str(o) for o, result in outcomes.items() if result == "ok"}
-    time.sleep(1.0)
-    assert confirmed - set(_stream(broker)), "the order confirmed before its WAL write is lost"
