@@ -206,7 +206,10 @@ def main() -> None:
     if args.only != "consumers":
         producer_spec, _ = load_target(Path(args.producer_target))
         print(f"producer path: {producer_spec.metadata.name}, burst {args.burst}", flush=True)
-        report(measure_producer(producer_spec, args.burst, args.seconds))
+        with_fsync = measure_producer(producer_spec, args.burst, args.seconds)
+        nofsync = None if args.smoke else measure_producer(producer_spec, args.burst,
+                                                           args.seconds, fsync=False)
+        report(with_fsync, nofsync)
     if args.only == "producer":
         return
     spec, located = load_target(Path(args.target))
