@@ -1,5 +1,7 @@
 """Reference pipeline on the local platform: highest sustained throughput (orders/s) with and
-without the proxies in the path, and end-to-end p50/p99 at half that rate.
+without the proxies in the path, and end-to-end p50/p99 at half that rate; then the
+producer path (benchmarks/_producer_path.py): orders/s the write-ahead-log producer
+acknowledges through its proxies, its p99 at half that rate, the WAL's fsync cost per order.
 
 Throughput: publish a burst much faster than the consumers can go and time until all of it
 is terminal (consumers saturated). Latency: open-loop publishing at half that rate;
@@ -7,6 +9,7 @@ end-to-end = publish acknowledged -> terminal outcome recorded (observations.jso
 The unproxied variant rewrites every `${proxy:X}` setting to X's upstream, in the same run.
 
     .venv/bin/python benchmarks/pipeline_bench.py [--burst 3000] [--seconds 8] [--smoke]
+        [--only consumers|producer]
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _producer_path import measure_producer, report  # noqa: E402
 
 from chaos.checks.model import NONE  # noqa: E402
 from chaos.checks.observations_file import read_observations  # noqa: E402
@@ -189,11 +194,24 @@ def main() -> None:
     parser.add_argument("--target", default=str(ROOT / "targets" / "reference-local.yaml"))
     parser.add_argument("--burst", type=int, default=3000, help="orders per throughput burst")
     parser.add_argument("--seconds", type=float, default=8.0, help="latency run length")
+    parser.add_argument("--producer-target",
+                        default=str(ROOT / "targets" / "reference-local-producer.yaml"))
+    parser.add_argument("--only", choices=("consumers", "producer"),
+                        help="measure one path (default: both)")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny sizes, the proxied variant only (make test)")
     args = parser.parse_args()
     if args.smoke:
         args.burst, args.seconds = 30, 0.5
+    if args.only != "consumers":
+        producer_spec, _ = load_target(Path(args.producer_target))
+        print(f"producer path: {producer_spec.metadata.name}, burst {args.burst}", flush=True)
+        with_fsync = measure_producer(producer_spec, args.burst, args.seconds)
+        nofsync = None if args.smoke else measure_producer(producer_spec, args.burst,
+                                                           args.seconds, fsync=False)
+        report(with_fsync, nofsync)
+    if args.only == "producer":
+        return
     spec, located = load_target(Path(args.target))
     print(f"pipeline benchmark: {spec.metadata.name}, burst {args.burst}, "
           f"latency run {args.seconds:g}s at half the saturated rate; "

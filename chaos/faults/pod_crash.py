@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from chaos.platforms.base import Platform
     from chaos.spec.models import TargetSpec
 
-CrashPoint = Literal["before-effects", "after-effects-before-ack", "after-ack"]
+CrashPoint = Literal["before-effects", "after-effects-before-ack", "after-ack",
+                     "after-wal-before-xadd", "after-ack-before-wal", "after-xadd"]
 
 
 class CrashParams(Selection, kw_only=True, frozen=True):

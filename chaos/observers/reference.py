@@ -23,6 +23,7 @@ from chaos.checks.model import OUTCOMES
 from chaos.formats.observations import write_observations
 from chaos.observers.consumer_counts import consumer_counts
 from chaos.observers.handlers import fencing, handled_by
+from chaos.observers.producer_counts import backlog_drained, producer_counts
 from chaos.observers.sentinel_view import SentinelView
 
 if TYPE_CHECKING:
@@ -136,7 +137,14 @@ class ReferenceObserver:
         group = next((g for g in groups if g["name"] == self.group), None)
         if group is None:
             return False
-        if int(group["pending"]) != 0 or self._lag(group) != 0:
+        if int(group["pending"]) or self._lag(group):
+            return False
+        # a producer in the path (reference-local-producer) may still hold accepted orders
+        try:
+            backlog: Any = self.r.hgetall(f"{self.stream}:producer-backlog")
+        except RedisError:
+            return False
+        if not backlog_drained(backlog):
             return False
         try:  # HA: also the broker back at full strength, so the run data shows it
             return self.sentinel is None or self.sentinel.settled()
@@ -243,6 +251,12 @@ class ReferenceObserver:
         raw: Any = self.r.hgetall(f"{self.stream}:consumers")
         return consumer_counts(raw)
 
+    def _producers(self) -> dict[str, Any]:
+        """The reference producers' own counts (replayed, resent, ...), when one is in the
+        path: each incarnation writes them to `<stream>:producers`."""
+        raw: Any = self.r.hgetall(f"{self.stream}:producers")
+        return producer_counts(raw)
+
     def collect(self, run_id: str) -> dict[str, Any]:
         """The observations.json document for `run_id` (docs/observations.md)."""
         self._follow()
@@ -284,6 +298,7 @@ class ReferenceObserver:
             "saga": [list(pair) for pair in SAGA],
             "dead_letters": self._dead_letters(run_id),
             "consumers": self._consumers(),
+            "producers": self._producers(),
             "totals": run_scoped(totals, self.base),
             "settings": {"max_attempts": self.max_attempts, "dlq_attempts": self.max_attempts,
                          "totals_scope": "deployment" if self.base is None else "run",

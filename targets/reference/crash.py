@@ -10,16 +10,18 @@ import os
 import signal
 import sys
 
-POINTS = ("before-effects", "after-effects-before-ack", "after-ack")
+POINTS = ("before-effects", "after-effects-before-ack", "after-ack")  # the consumer's
+PRODUCER_POINTS = ("after-wal-before-xadd", "after-ack-before-wal", "after-xadd")
 
 
 class CrashPoints:
-    def __init__(self) -> None:
+    def __init__(self, points: tuple[str, ...] = POINTS) -> None:
+        self.points = points
         self.armed: str | None = None
 
     def arm(self, point: str) -> None:
-        if point not in POINTS:
-            raise ValueError(f"unknown crash point {point!r}; known: {', '.join(POINTS)}")
+        if point not in self.points:
+            raise ValueError(f"unknown crash point {point!r}; known: {', '.join(self.points)}")
         self.armed = point
 
     def disarm(self) -> None:

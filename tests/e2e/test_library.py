@@ -36,6 +36,16 @@ def least(*paths: str) -> Callable[[dict[str, Any]], int]:
     return count
 
 
+def produced(*fields: str) -> Callable[[dict[str, Any]], int]:
+    """The smallest of these counts in observations.json `producers.totals` (the reference
+    producer's own, summed over its incarnations), e.g. "replayed"."""
+
+    def count(obs: dict[str, Any]) -> int:
+        return min(int(obs["producers"]["totals"].get(f, 0)) for f in fields)
+
+    return count
+
+
 OUTAGE = least(*(f"paths.{p}.{k}" for p in ("read", "reconnect", "reclaim")
                  for k in ("errors", "recoveries")))
 
@@ -64,6 +74,11 @@ REACHED: dict[str, Callable[[dict[str, Any]], int]] = {
     "payment-expiry-handshake-timeout.yaml": least("tls.expired", "tls.handshake-timeout"),
     # releases of declined orders' stock failed on the partitioned inventory hop
     "inventory-partition-compensation.yaml": least("compensation.inventory.failures"),
+    # the restarted producer resent, from its write-ahead log, what the broker never took
+    "producer-kill.yaml": produced("replayed"),
+    "producer-crash-after-wal.yaml": produced("replayed"),
+    # the producer's sends failed while the broker refused it, and were resent after
+    "producer-broker-outage.yaml": produced("send_errors", "resent", "send_recoveries"),
 }
 
 
@@ -78,6 +93,7 @@ def test_library_is_complete() -> None:
         "rolling-restart.yaml", "consumer-broker-outage.yaml", "broker-outage.yaml",
         "broker-failover.yaml",
         "payment-expiry-handshake-timeout.yaml", "inventory-partition-compensation.yaml",
+        "producer-kill.yaml", "producer-crash-after-wal.yaml", "producer-broker-outage.yaml",
     }
     assert wanted <= set(LIBRARY)
 
@@ -94,4 +110,4 @@ def test_correct_pipeline_passes(experiment: str, tmp_path: Path) -> None:
         observations = to_lists(read_document(tmp_path / "run" / "observations.json"))
         assert REACHED[experiment](observations) > 0, (
             observations.get("fencing"), observations.get("consumers"),
-            observations.get("broker"))
+            observations.get("broker"), observations.get("producers"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.runner import run_experiment
+from tests.e2e.runner import ROOT, run_experiment
 
 MATRIX = [
     ("ack-before-effects", "consumer-crash-before-effects.yaml", "delivery"),
@@ -35,6 +35,11 @@ MATRIX = [
     ("no-compensation-retry", "inventory-partition-compensation.yaml", "saga"),
     # a charge whose handshake timed out is taken as made: sagas complete uncharged
     ("handshake-timeout-as-charged", "payment-expiry-handshake-timeout.yaml", "saga"),
+    # the producer never resends: what it confirmed from its WAL but the broker refused
+    # during the outage is lost. (producer-kill and producer-crash-after-wal catch it too,
+    # checked by hand; CI time is short, and tests/producer/test_producer.py proves the
+    # crash-point case at process level in seconds.)
+    ("no-replay", "producer-broker-outage.yaml", "delivery"),
 ]
 BLAMED = {"no-fencing": ("pod.pause", "pod")}  # fault type and rule the offenders must name
 # The metric that must be above zero in the failing verdict: the run reached the bug.
@@ -56,3 +61,14 @@ def test_bug_is_caught(bug: str, experiment: str, verdict: str, tmp_path: Path) 
         assert blamed == {BLAMED[bug]}, (sample, types)
     if bug in REACHED:
         assert outcome.verdict(verdict)["metrics"][REACHED[bug]] > 0, outcome.explain()
+
+
+@pytest.mark.e2e
+def test_producer_confirming_before_its_wal_is_caught(tmp_path: Path) -> None:
+    """`wal-after-ack`: the crash point between the 200 and the WAL write exists only in
+    that variant, so its experiment is a test file, not a library one."""
+    experiment = ROOT / "tests" / "e2e" / "experiments" / "producer-crash-after-ack.yaml"
+    outcome = run_experiment(experiment, tmp_path / "run", bug="wal-after-ack")
+    assert outcome.exit_code == 1, outcome.explain()
+    assert "delivery" in outcome.failing(), outcome.explain()
+    assert outcome.verdict("delivery")["metrics"]["lost"] > 0, outcome.explain()

@@ -1,0 +1,1 @@
+"""The reference producer: HTTP in, write-ahead log, idempotent XADD (app.py)."""
