@@ -6,14 +6,16 @@ Usage: .venv/bin/python benchmarks/sql_observer_bench.py [--orders 1000000] [--p
 A pipeline's tables (docs/own-pipeline.md's example: one outcome row per order, one effect
 row per applied effect, a dead letter per 1,000 orders) are filled with generate_series. The
 baseline fetches the observer's three queries with one psycopg cursor each (`fetchall`,
-nothing converted); the observer runs them through SQLAlchemy, builds the observations
-document and writes observations.json (`observe()`). Goal: observe() <= 10 s for 1M orders.
+nothing converted, the garbage collector paused as in the observer); the observer runs them
+through SQLAlchemy, builds the observations document and writes observations.json
+(`observe()`). Goal: observe() <= 10 s for 1M orders.
 Without --pg a PostgreSQL is started (Debian's `postgresql`, as the rabbit-sql target runs it).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tempfile
 import time
@@ -58,13 +60,16 @@ def baseline(url: str) -> tuple[float, int]:
     """Seconds to fetch the three queries' rows with plain psycopg cursors, and the rows."""
     import psycopg
 
+    gc.disable()  # as the observer does while it reads (chaos.observers.tables.bulk)
     start = time.perf_counter()
     rows = 0
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         for sql in QUERIES.values():
             cur.execute(sql.replace(":run_id", "%(run_id)s"), {"run_id": "bench"})
             rows += len(cur.fetchall())
-    return time.perf_counter() - start, rows
+    seconds = time.perf_counter() - start
+    gc.enable()
+    return seconds, rows
 
 
 def observer(url: str) -> tuple[float, int]:

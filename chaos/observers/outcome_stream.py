@@ -24,7 +24,7 @@ from redis.retry import Retry
 
 from chaos.observers.base import ObserverError
 from chaos.observers.events import Event, check_event, fold
-from chaos.observers.tables import TABLES, document, shape, write_document
+from chaos.observers.tables import TABLES, bulk, document, shape, write_document
 from chaos.spec.units import parse_duration
 
 if TYPE_CHECKING:
@@ -209,9 +209,11 @@ class OutcomeStreamObserver:
 
     def collect(self, run_id: str) -> dict[str, Any]:
         """The observations.json document for `run_id` (docs/observations.md)."""
-        tables = fold(self.events.where, self.events.read(), run_id)
+        with bulk():
+            tables = fold(self.events.where, self.events.read(), run_id)
         try:
-            return document(self.shape, run_id, tables.__getitem__)
+            with bulk():
+                return document(self.shape, run_id, tables.__getitem__)
         except (TypeError, ValueError) as e:
             raise ObserverError(f"outcome-stream observer {self.events.where}: a value of the "
                                 f"wrong type ({e})") from None
