@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -34,10 +35,11 @@ def channel(address: str):  # type: ignore[no-untyped-def]
     return pika.BlockingConnection(pika.ConnectionParameters(host, int(port))).channel()
 
 
-def measure(address: str, rate: int, seconds: int, users: int) -> dict[str, float]:
+def measure(address: str, rate: int, seconds: int, users: int) -> dict[str, Any]:
     queue = f"bench-{rate}-{time.time_ns()}"
-    ch = channel(address)
+    ch = channel(address)  # closed during the load: an idle connection misses heartbeats
     ch.queue_declare(queue, durable=True)
+    ch.connection.close()
     try:
         with tempfile.TemporaryDirectory() as run_dir:
             gen = LoadGenerator(
@@ -53,8 +55,9 @@ def measure(address: str, rate: int, seconds: int, users: int) -> dict[str, floa
                 stats = gen.stop(10)
             finally:
                 gen.close()
-        queued = ch.queue_declare(queue, passive=True).method.message_count
     finally:
+        ch = channel(address)
+        queued = ch.queue_declare(queue, passive=True).method.message_count
         ch.queue_delete(queue)
         ch.connection.close()
     ok_per_s = [row["ok"] for row in stats["per_second"][:seconds]]
@@ -62,7 +65,7 @@ def measure(address: str, rate: int, seconds: int, users: int) -> dict[str, floa
         "offered": stats["offered_rate"], "achieved": stats["achieved_rate"],
         "ok": stats["counts"]["ok"], "not_ok": stats["counts"]["fail"] + stats["counts"]["info"],
         "queued": queued, "min_s": min(ok_per_s, default=0), "max_s": max(ok_per_s, default=0),
-        "lag_p99": stats["schedule_lag_ms"]["p99"],
+        "lag_p99": stats["schedule_lag_ms"]["p99"], "errors": stats.get("errors", {}),
     }
 
 
@@ -85,6 +88,8 @@ def main() -> None:
             print(f"{rate:>6} {m['offered']:>10.1f} {m['achieved']:>11.1f} {ratio:>7.4f} "
                   f"{m['ok']:>7} {m['not_ok']:>7} {m['queued']:>7} {m['min_s']:>6} "
                   f"{m['max_s']:>6} {m['lag_p99']:>10.2f}  (goal >= 0.97 at 1,000/s)")
+            if m["errors"]:
+                print(f"       not ok by error: {m['errors']}")
 
 
 if __name__ == "__main__":
