@@ -12,6 +12,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,8 @@ def document(s: Shape, run_id: str, rows: Rows) -> dict[str, Any]:
     effects: dict[str, dict[str, list[int]]] = {
         name: {"order_id": [], "count": []} for name in s.effect_names}
     for name in sorted(applied):
-        pairs = sorted(applied[name])
+        pairs = applied[name]
+        pairs.sort(key=itemgetter(0))  # by order id: an int compare, not a tuple's
         effects[name] = {"order_id": [p[0] for p in pairs], "count": [p[1] for p in pairs]}
     dead = {"order_id": [], "attempts": [], "reason": []}  # type: dict[str, list[Any]]
     for oid, attempts, reason in rows("dead_letters"):
