@@ -20,7 +20,7 @@ import httpx
 import orjson
 
 from chaos.observers.base import ObserverError
-from chaos.observers.tables import TABLES, document, shape, write_document
+from chaos.observers.tables import TABLES, bulk, document, shape, write_document
 from chaos.spec.units import parse_duration
 
 if TYPE_CHECKING:
@@ -95,9 +95,11 @@ class HttpJsonObserver:
 
     def collect(self, run_id: str) -> dict[str, Any]:
         """The observations.json document for `run_id` (docs/observations.md)."""
-        tables = self.fetch(run_id)
+        with bulk():
+            tables = self.fetch(run_id)
         try:
-            return document(self.shape, run_id, tables.__getitem__)
+            with bulk():
+                return document(self.shape, run_id, tables.__getitem__)
         except (TypeError, ValueError) as e:
             raise ObserverError(f"http-json observer {self.url}: a value of the wrong type "
                                 f"({e})") from None

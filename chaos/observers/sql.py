@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_errors
 
 from chaos.observers.base import ObserverError
-from chaos.observers.tables import TABLES, document, shape, write_document
+from chaos.observers.tables import TABLES, bulk, document, shape, write_document
 
 if TYPE_CHECKING:
     from chaos.platforms.base import Platform
@@ -91,7 +91,8 @@ class SqlObserver:
 
     def collect(self, run_id: str) -> dict[str, Any]:
         """The observations.json document for `run_id` (docs/observations.md)."""
-        return document(self.shape, run_id, lambda name: self._rows(name, run_id))
+        with bulk():
+            return document(self.shape, run_id, lambda name: self._rows(name, run_id))
 
     def _rows(self, name: str, run_id: str) -> list[Any]:
         """The rows of query `name`, or ObserverError naming the query and the cause."""
@@ -101,7 +102,9 @@ class SqlObserver:
             with self.engine.connect() as conn:
                 result = conn.execute(query, params)
                 columns = [str(c).lower() for c in result.keys()]  # noqa: SIM118
-                rows = list(result)
+                # one fetchall of plain tuples from the driver: iterating the result fetches
+                # row by row and builds a Row each (four times slower at 1M orders)
+                rows = list(result.cursor.fetchall()) if result.returns_rows else []
         except sa_errors.OperationalError as e:
             raise ObserverError(f"sql observer cannot reach {self.where}: {_one_line(e)}") from None
         except sa_errors.SQLAlchemyError as e:

@@ -25,9 +25,11 @@ EXPECT = {
     "pipeline_bench.py": "goal >= 200 orders/s through proxies",
     "proxy_bench.py": "latency 100ms: added p50/p99 ms",
 }
-# Smoke-run elsewhere: tests/benchmarks/test_*_smoke.py; k8s_pod_kill: tests/k8s/test_platform.py
+# Smoke-run elsewhere: tests/benchmarks/test_*_smoke.py; k8s_pod_kill: tests/k8s/test_platform.py;
+# the RabbitMQ / PostgreSQL ones on the shared servers: tests/rabbit_sql/test_bench_smoke.py
 OWN_SMOKE = {
     "checker_bench.py", "load_distributed.py", "report_bench.py", "k8s_pod_kill.py",
+    "sql_observer_bench.py", "rabbitmq_rate.py",
 }
 BENCHMARKS = sorted(p.name for p in (ROOT / "benchmarks").glob("[!_]*.py"))
 
