@@ -14,22 +14,21 @@ import signal as signals
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import chaos
-from chaos.platforms import certfiles, proxyserver, readiness
 from chaos.platforms.base import CertificateSwap, PlatformError, Pod
 from chaos.platforms.ports import HOST, free_port
 from chaos.platforms.reaper import Reaper
 from chaos.platforms.references import AddressBook, resolve_text, resolve_value, with_index
-from chaos.platforms.supervisor import Slot, SlotSpec, Spawner, process_state
 from chaos.spec.models import ProxyServerUrl
 from chaos.spec.roles import pod_labels
 from chaos.spec.units import parse_duration
 
 if TYPE_CHECKING:
+    from chaos.platforms import proxyserver
+    from chaos.platforms.supervisor import Slot, SlotSpec, Spawner
     from chaos.spec.models import Component, TargetSpec
 
 SIGNALS = {"KILL": signals.SIGKILL, "TERM": signals.SIGTERM, "INT": signals.SIGINT,
@@ -104,6 +103,11 @@ class LocalPlatform:
             raise
 
     def _up(self) -> None:
+        # here, not at the top: `validate` loads this class for its offline checks only
+        from concurrent.futures import ThreadPoolExecutor
+
+        from chaos.platforms.supervisor import Slot, Spawner
+
         self._book = self._allocate()
         proxies = [
             {"name": p.name, "listen": self._book.proxies[p.name],
@@ -131,6 +135,8 @@ class LocalPlatform:
                         done.result()
 
     def down(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         with self._lock:
             if self._state == "down":
                 return
@@ -186,6 +192,8 @@ class LocalPlatform:
         self._slot(pod).set_paused(pod.name, False)
 
     def paused(self, pod: Pod) -> bool:
+        from chaos.platforms.supervisor import process_state
+
         return pod.pid is not None and process_state(pod.pid) in ("T", "t")
 
     def wait_replacement(self, old: Pod, timeout_s: float) -> Pod:
@@ -204,6 +212,8 @@ class LocalPlatform:
 
     # ------------------------------------------------------------------ certificates
     def rotate_certificate(self, service: str, cert_pem: bytes, key_pem: bytes) -> CertificateSwap:
+        from chaos.platforms import certfiles  # cryptography: not for `validate`
+
         slots = self._tls_slots(service)
         parts = []
         for slot in slots:
@@ -215,6 +225,8 @@ class LocalPlatform:
         return certfiles.CertificateSwaps(**{**parts[0].__dict__, "replicas": tuple(parts)})
 
     def restore_certificate(self, swap: CertificateSwap) -> None:
+        from chaos.platforms import certfiles
+
         parts = (
             swap.replicas if isinstance(swap, certfiles.CertificateSwaps) and swap.replicas
             else (swap,)
@@ -270,6 +282,8 @@ class LocalPlatform:
         return AddressBook(ports=ports, proxies=proxies, proxy_api=api)
 
     def _slot_spec(self, component: Component, index: int) -> SlotSpec:
+        from chaos.platforms.supervisor import SlotSpec
+
         if not component.command:
             raise PlatformError(f"component {component.name}: no command for the local platform")
         settings = resolve_value(with_index(component.settings, index), self._book)
@@ -301,6 +315,8 @@ class LocalPlatform:
         )
 
     def _ready(self, component: Component, ports: dict[str, int]) -> Callable[[], bool]:
+        from chaos.platforms import readiness
+
         spec = component.ready
         if spec is None:
             return readiness.always
@@ -326,6 +342,8 @@ class LocalPlatform:
         return env
 
     def _make_certificates(self) -> None:
+        from chaos.platforms import certfiles
+
         ca = certfiles.install_ca(self.ca_file.parent)
         for component in self.target.components:
             if component.tls is None:
@@ -335,6 +353,8 @@ class LocalPlatform:
                 certfiles.issue(tls_dir, ca, list(component.tls.hosts))
 
     def _start_proxy_server(self, proxies: list[dict[str, Any]]) -> None:
+        from chaos.platforms import proxyserver
+
         assert self._spawner is not None and self._book.proxy_api is not None
         url = self._book.proxy_api
         if self.target.proxy_server == "embedded":
