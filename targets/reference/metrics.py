@@ -1,12 +1,13 @@
 """A pipeline service's own OpenTelemetry metrics, exported through a Prometheus endpoint
 (`GET /metrics` on the service's admin port), named as in the seed document's section 4.4.
 
-For a service named `consumer` (a producer builds `PipelineMetrics("producer")` and gets
-`producer_*`): `consumer_lag_ms` (observable gauge), `consumer_pending_records` (observable
-up-down counter), `consumer_duplicate_rate` (observable gauge, label `window_sec`), and the
-counters `consumer_duplicates_total`, `consumer_processed_total`,
-`consumer_compensated_total`, `consumer_dead_lettered_total`; docs/reference-pipeline.md
-has the table of what each means.
+For a service named `consumer`: `consumer_lag_ms` (observable gauge),
+`consumer_pending_records` (observable up-down counter), `consumer_duplicate_rate`
+(observable gauge, label `window_sec`), and the counters `consumer_duplicates_total`,
+`consumer_processed_total`, `consumer_compensated_total`, `consumer_dead_lettered_total`;
+docs/reference-pipeline.md has the table of what each means. The producer's own
+instruments (accepted, sent, resent, replayed, backlog, WAL fsync time) are in
+targets/reference/producer/metrics.py, built on `service_meter` and `route` here.
 
 Why lag is "the oldest held, or the oldest taken since the last scrape": a gauge set only
 when a message is polled freezes when polling stops (a partitioned consumer shows its last
@@ -34,21 +35,14 @@ WINDOW_S = 60
 class PipelineMetrics:
     def __init__(self, service: str = "consumer", swallow_duplicates: bool = False,
                  attributes: dict[str, str] | None = None) -> None:
-        from opentelemetry.exporter.prometheus import PrometheusMetricReader
         from opentelemetry.metrics import CallbackOptions, Observation
-        from opentelemetry.sdk.metrics import MeterProvider
-        from opentelemetry.sdk.resources import Resource
 
         self.swallow_duplicates = swallow_duplicates  # bug metrics-swallow-duplicates
         self.attributes = dict(attributes or {})
         self.held: dict[str, int] = {}  # message id -> its ts (ns), while this pod holds it
         self.peak_ms = 0.0  # the oldest message taken since the last scrape
         self._buckets: deque[list[int]] = deque()  # [second, deliveries, duplicates]
-        # the reader serves through prometheus_client's process-wide registry (one
-        # service per process: a pod)
-        resource = Resource.create({"service.name": f"pipechaos-reference-{service}"})
-        self.provider = MeterProvider(resource=resource, metric_readers=[PrometheusMetricReader()])
-        meter = self.provider.get_meter(f"pipechaos-reference-{service}")
+        meter = service_meter(service)
 
         def lag(_: CallbackOptions) -> Iterable[Observation]:
             yield Observation(self.lag_ms(), self.attributes)
@@ -128,20 +122,32 @@ class PipelineMetrics:
             self._expire(now_ns)
         return self._buckets[-1]
 
-    def exposition(self) -> bytes:
-        from prometheus_client import REGISTRY, generate_latest
-
-        return bytes(generate_latest(REGISTRY))
-
     def route(self, app: web.Application) -> None:
-        """`GET /metrics` on the service's admin app (the Prometheus text format)."""
-        from prometheus_client import CONTENT_TYPE_LATEST
+        route(app)
 
-        async def metrics(_: web.Request) -> web.Response:
-            return web.Response(body=self.exposition(),
-                                headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-        app.router.add_get("/metrics", metrics)
+def service_meter(service: str) -> Any:
+    """An OpenTelemetry meter whose instruments `GET /metrics` (`route`) exports. The
+    reader serves through prometheus_client's process-wide registry (one service per
+    process: a pod)."""
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.resources import Resource
+
+    resource = Resource.create({"service.name": f"pipechaos-reference-{service}"})
+    provider = MeterProvider(resource=resource, metric_readers=[PrometheusMetricReader()])
+    return provider.get_meter(f"pipechaos-reference-{service}")
+
+
+def route(app: web.Application) -> None:
+    """`GET /metrics` on the service's admin app (the Prometheus text format)."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+    async def metrics(_: web.Request) -> web.Response:
+        return web.Response(body=bytes(generate_latest(REGISTRY)),
+                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    app.router.add_get("/metrics", metrics)
 
 
 def labels(pod: Any) -> dict[str, str]:

@@ -176,3 +176,42 @@ def test_bug_no_replay_loses_what_the_broker_never_took(
     time.sleep(1.0)
     assert confirmed - set(_stream(broker)), "no-replay must lose confirmed orders here"
     assert pod.status()["dropped"] > 0
+
+
+def _metrics(pod: ProducerPod) -> dict[str, float]:
+    """The producer's /metrics, parsed by prometheus_client (sample name -> value)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(pod.admin("/metrics"), timeout=5).text
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.labels.get("component") == "producer":
+                assert sample.labels["index"] == "0", sample
+                out[sample.name] = sample.value
+    return out
+
+
+def test_the_producer_exports_what_it_counted(tmp_path: Path, broker: int,
+                                              pods: list[ProducerPod]) -> None:
+    pod = _producer(pods, tmp_path, broker)
+    assert _metrics(pod)["producer_accepted_total"] == 0  # exported before the first order
+    _load(pod, range(1, 21))
+    _settled(broker, 20)
+    httpx.post(pod.admin("/crash"), json={"point": "after-xadd"}, timeout=5).raise_for_status()
+    confirmed = list(_load(pod, range(21, 31)).values()).count("ok")
+    pod.wait_dead()
+    pod.start()  # a new incarnation: counters from 0, the crashed batch replayed
+    _settled(broker, 20 + confirmed)
+    time.sleep(0.2)
+    status, metrics = pod.status(), _metrics(pod)
+    for what in ("accepted", "sent", "deduplicated", "resent", "replayed", "send_errors"):
+        assert metrics[f"producer_{what}_total"] == status[what], (what, metrics, status)
+    assert metrics["producer_replayed_total"] > 0 and metrics["producer_deduplicated_total"] > 0
+    assert metrics["producer_pending_records"] == 0 and metrics["producer_lag_ms"] == 0
+    assert metrics["producer_wal_syncs_total"] == status["wal"]["syncs"]
+    _load(pod, range(31, 41))
+    metrics = _metrics(pod)
+    assert metrics["producer_accepted_total"] == 10
+    assert metrics["producer_wal_syncs_total"] >= 1
+    assert 0 < metrics["producer_wal_sync_seconds_total"] < 10

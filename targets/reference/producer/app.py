@@ -25,6 +25,8 @@ from aiohttp import web
 from targets.reference.admin import admin_app
 from targets.reference.crash import PRODUCER_POINTS, CrashPoints
 from targets.reference.loop import run as run_loop
+from targets.reference.metrics import labels
+from targets.reference.metrics import route as metrics_route
 from targets.reference.pod import PodConfig, die, duration_s, load_pod
 from targets.reference.producer.link import (
     KEEP_S,
@@ -34,6 +36,7 @@ from targets.reference.producer.link import (
     Resolver,
     static,
 )
+from targets.reference.producer.metrics import ProducerMetrics
 from targets.reference.producer.sender import Sender
 from targets.reference.producer.wal import Record, Wal
 from targets.reference.retry import Backoff
@@ -100,6 +103,8 @@ class Producer:
                              settings.batch, replay=self.bug != "no-replay")
         self.accepted = 0
         self.refused = 0
+        # read at scrape time only (observable instruments): nothing on the ack path
+        self.metrics = ProducerMetrics(self.counts, self.sender.oldest_ns, labels(pod))
         self.ready = False
         self.stopping = asyncio.Event()
 
@@ -190,8 +195,9 @@ class Producer:
         app = web.Application(client_max_size=1 << 20)
         app.router.add_post("/orders", self.post_order)
         public = web.AppRunner(app, access_log=None)
-        admin = web.AppRunner(admin_app(self.crash, self.status, lambda: self.ready),
-                              access_log=None)
+        admin_routes = admin_app(self.crash, self.status, lambda: self.ready)
+        metrics_route(admin_routes)  # GET /metrics: the OpenTelemetry metrics (metrics.py)
+        admin = web.AppRunner(admin_routes, access_log=None)
         for runner, port in ((public, "http"), (admin, "admin")):
             await runner.setup()
             await web.TCPSite(runner, self.pod.host, self.pod.port(port)).start()

@@ -34,6 +34,7 @@ class SendCounts:
     send_errors: int = 0  # failed batch attempts
     send_recoveries: int = 0  # the success that ends a run of failures
     dropped: int = 0  # records given up (bug no-replay only)
+    unreplicated: int = 0  # batch attempts the replicas did not confirm in time (WAIT)
 
 
 class Sender:
@@ -127,6 +128,10 @@ class Sender:
         while True:
             await asyncio.sleep(every_s)
             await asyncio.to_thread(self.wal.checkpoint)
+
+    def oldest_ns(self) -> int | None:
+        """When the oldest record the broker has not confirmed was accepted."""
+        return self.queue[0].t_ns if self.queue else None
 
     def snapshot(self) -> dict[str, int]:
         return {**asdict(self.counts), "backlog": len(self.queue),
