@@ -175,3 +175,42 @@ def test_sentinel_config_refuses_bad_settings(tmp_path: Path) -> None:
     text = config_text(good)
     assert "sentinel monitor orders 127.0.0.1 7 2" in text
     assert "sentinel down-after-milliseconds orders 1500" in text
+
+
+def test_producer_link_follows_sentinel_and_confirms_only_replicated(
+        ha: Ha, proxy: TcpForwarder) -> None:
+    """The producer's broker link: the primary through the mapped proxy; a batch WAIT does
+    not confirm raises NotReplicated (the sender resends it), and the resend is deduplicated."""
+    from targets.reference.producer.app import parse_settings
+    from targets.reference.producer.link import SEND_ERRORS, BrokerLink, Keys, NotReplicated
+    from targets.reference.producer.link import sentinel as sentinel_resolver
+    from targets.reference.producer.wal import Record
+
+    settings = parse_settings({"sentinel": _sentinel(ha, proxy.address, wait_replicas=2,
+                                                     wait_timeout="100ms")})
+    assert settings.sentinel is not None and settings.sentinel.wait_replicas == 2
+    one = sentinel.parse({"sentinel": _sentinel(ha, proxy.address)})
+    unmapped = sentinel.parse({"sentinel": _sentinel(ha, None)})
+    assert one is not None and unmapped is not None
+    record = Record(1, 1, "run-p", "order-1", b"{}")
+
+    async def go() -> None:
+        keys = Keys("ha-producer")
+        lacking = BrokerLink(sentinel_resolver(settings.sentinel), keys, 2.0, 2, 100)
+        with pytest.raises(NotReplicated):  # one replica only: on the primary, unconfirmed
+            await lacking.produce([record], 0, 0)
+        enough = BrokerLink(sentinel_resolver(one), keys, 2.0, 1, 1000)
+        assert await enough.produce([record], 0, 0) == [0]  # the resend: deduplicated
+        lost = BrokerLink(sentinel_resolver(unmapped), keys, 2.0)
+        with pytest.raises(SEND_ERRORS, match="no proxy"):
+            await lost.produce([record], 0, 0)
+        proxy.set_mode("refuse")  # the only way there is the proxy: a fault on it bites
+        await enough.reset()
+        with pytest.raises(SEND_ERRORS):
+            await enough.produce([record], 0, 0)
+        for link in (lacking, enough, lost):
+            await link.close()
+
+    asyncio.run(go())
+    stream = redis.Redis(port=ha.primary).xrange("ha-producer")
+    assert len(stream) == 1

@@ -34,12 +34,15 @@ from targets.reference.producer.link import (
     BrokerLink,
     Keys,
     Resolver,
+    sentinel,
     static,
 )
 from targets.reference.producer.metrics import ProducerMetrics
 from targets.reference.producer.sender import Sender
 from targets.reference.producer.wal import Record, Wal
 from targets.reference.retry import Backoff
+from targets.reference.sentinel import SentinelSettings
+from targets.reference.sentinel import parse as parse_sentinel
 
 PUBLISH_EVERY_S = 0.5
 
@@ -55,11 +58,13 @@ class Settings:
     broker_timeout_s: float = 2.0
     backoff: Backoff = field(default_factory=lambda: Backoff(0.05, 1.0))
     shutdown_grace_s: float = 2.0
+    sentinel: SentinelSettings | None = None  # HA broker: find the primary, WAIT for replicas
 
 
 def parse_settings(raw: dict[str, Any]) -> Settings:
     """Producer settings from the target file; one clear line on a bad value."""
-    address = str(raw.get("redis", ""))
+    found = parse_sentinel(raw)  # with sentinel, `redis` is not needed (nor used)
+    address = str(raw.get("redis", "" if found is None else "unused:0"))
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         die(f"producer setting redis must be host:port, not {address!r}")
@@ -78,7 +83,7 @@ def parse_settings(raw: dict[str, Any]) -> Settings:
         broker_timeout_s=duration_s(raw.get("broker_timeout"), 2.0),
         backoff=Backoff(duration_s(raw.get("backoff_base"), 0.05),
                         duration_s(raw.get("backoff_cap"), 1.0)),
-        shutdown_grace_s=duration_s(raw.get("shutdown_grace"), 2.0),
+        shutdown_grace_s=duration_s(raw.get("shutdown_grace"), 2.0), sentinel=found,
     )
 
 
@@ -93,9 +98,13 @@ class Producer:
         self.bug = pod.bug
         self.crash = CrashPoints(PRODUCER_POINTS)
         self.keys = Keys(settings.stream)
-        # where the broker is: a fixed address unless a resolver (Sentinel) is given
-        self.link = BrokerLink(resolve or static(settings.redis_host, settings.redis_port),
-                               self.keys, settings.broker_timeout_s)
+        # where the broker is: a fixed address, or the primary Sentinel names
+        ha = settings.sentinel
+        if resolve is None:
+            resolve = (sentinel(ha) if ha else
+                       static(settings.redis_host, settings.redis_port))
+        self.link = BrokerLink(resolve, self.keys, settings.broker_timeout_s,
+                               ha.wait_replicas if ha else 0, ha.wait_timeout_ms if ha else 500)
         self.sender: Sender | None = None
         self.wal = Wal(pod.data_dir / "wal", settings.segment_bytes, settings.fsync,
                        durable=self._durable)

@@ -23,10 +23,17 @@ from redis.exceptions import RedisError
 
 from targets.reference import recovery
 from targets.reference.producer.wal import Record
+from targets.reference.sentinel import MappedSentinel, SentinelSettings
 
 KEEP_S = 7 * 24 * 3600
 # a failed send, whatever the broker said: the batch stays queued and is sent again
 SEND_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+
+
+class NotReplicated(RedisError):
+    """WAIT counted fewer replicas than asked for: the batch is not confirmed (resent)."""
+
 
 # KEYS: stream, produced hash. ARGV: order id, run id, payload, accept time ns.
 # Returns 1 when this call added the entry, 0 when the order was already in the stream.
@@ -52,6 +59,17 @@ def static(host: str, port: int) -> Resolver:
     return resolve
 
 
+def sentinel(settings: SentinelSettings) -> Resolver:
+    """The current primary as Sentinel names it, mapped to this producer's proxy for it
+    (sentinel.py); asked again on every reconnect, so a failover is followed."""
+    manager = MappedSentinel(settings)
+
+    async def resolve() -> tuple[str, int]:
+        return await manager.discover_master(settings.master)
+
+    return resolve
+
+
 @dataclass(frozen=True)
 class Keys:
     stream: str = "orders"
@@ -72,10 +90,13 @@ class BrokerLink:
     """A redis client made from the resolver's answer; dropped and made again after a
     failure, so the next attempt asks the resolver where the broker is now."""
 
-    def __init__(self, resolve: Resolver, keys: Keys, timeout_s: float = 2.0) -> None:
+    def __init__(self, resolve: Resolver, keys: Keys, timeout_s: float = 2.0,
+                 wait_replicas: int = 0, wait_timeout_ms: int = 500) -> None:
         self.resolve = resolve
         self.keys = keys
         self.timeout_s = timeout_s
+        self.wait_replicas = wait_replicas  # > 0: a batch counts once WAIT says they have it
+        self.wait_timeout_ms = wait_timeout_ms
         self._client: aredis.Redis | None = None
         self._script: Any = None
 
@@ -93,7 +114,10 @@ class BrokerLink:
 
     async def produce(self, batch: list[Record], slot: int, backlog: int) -> list[int]:
         """XADD every record not yet in the stream (one round trip); per record 1 = added,
-        0 = already there. Also stores this producer's backlog for the drain."""
+        0 = already there. Also stores this producer's backlog for the drain. With
+        `wait_replicas`, `WAIT` follows on the same connection: it covers this connection's
+        writes (the backlog HSET always is one), and so, replication being in order, the
+        batch, also the entries an earlier attempt added; short of it -> NotReplicated."""
         client = await self.client()
         pipe = client.pipeline(transaction=False)
         for r in batch:
@@ -101,8 +125,15 @@ class BrokerLink:
                                args=[r.order_id, r.run_id, r.payload, r.t_ns, KEEP_S],
                                client=pipe)
         pipe.hset(self.keys.backlog, str(slot), backlog)
+        if self.wait_replicas:
+            pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
         replies = await pipe.execute()
-        return [int(x) for x in replies[:-1]]
+        if self.wait_replicas:
+            acked = int(replies.pop())
+            if acked < self.wait_replicas:
+                raise NotReplicated(f"WAIT {self.wait_replicas} {self.wait_timeout_ms}: "
+                                    f"{acked} replica(s) confirmed")
+        return [int(x) for x in replies[:len(batch)]]
 
     async def set_backlog(self, slot: int, backlog: int) -> None:
         client = await self.client()

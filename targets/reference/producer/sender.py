@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 from targets.reference.crash import CrashPoints
-from targets.reference.producer.link import SEND_ERRORS, BrokerLink
+from targets.reference.producer.link import SEND_ERRORS, BrokerLink, NotReplicated
 from targets.reference.producer.wal import Record, Wal
 from targets.reference.retry import Backoff
 
@@ -88,6 +88,8 @@ class Sender:
             except SEND_ERRORS as exc:
                 failing += 1
                 self.counts.send_errors += 1
+                if isinstance(exc, NotReplicated):  # in the stream, not on a replica yet
+                    self.counts.unreplicated += 1
                 self.changes += 1
                 if failing == 1:
                     print(f"send failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
