@@ -196,11 +196,14 @@ def test_producer_link_follows_sentinel_and_confirms_only_replicated(
 
     async def go() -> None:
         keys = Keys("ha-producer")
+        primary = aredis.Redis(port=ha.primary, decode_responses=True)
         lacking = BrokerLink(sentinel_resolver(settings.sentinel), keys, 2.0, 2, 100)
         with pytest.raises(NotReplicated):  # one replica only: on the primary, unconfirmed
             await lacking.produce([record], 0, 0)
+        assert await primary.hget(keys.backlog, "0") == "1"  # the drain waits: may vanish
         enough = BrokerLink(sentinel_resolver(one), keys, 2.0, 1, 1000)
         assert await enough.produce([record], 0, 0) == [0]  # the resend: deduplicated
+        assert await primary.hget(keys.backlog, "0") == "0"  # confirmed: not counted
         lost = BrokerLink(sentinel_resolver(unmapped), keys, 2.0)
         with pytest.raises(SEND_ERRORS, match="no proxy"):
             await lost.produce([record], 0, 0)
@@ -210,6 +213,7 @@ def test_producer_link_follows_sentinel_and_confirms_only_replicated(
             await enough.produce([record], 0, 0)
         for link in (lacking, enough, lost):
             await link.close()
+        await primary.aclose()
 
     asyncio.run(go())
     stream = redis.Redis(port=ha.primary).xrange("ha-producer")

@@ -115,24 +115,27 @@ class BrokerLink:
     async def produce(self, batch: list[Record], slot: int, backlog: int) -> list[int]:
         """XADD every record not yet in the stream (one round trip); per record 1 = added,
         0 = already there. Also stores this producer's backlog for the drain. With
-        `wait_replicas`, `WAIT` follows on the same connection: it covers this connection's
-        writes (the backlog HSET always is one), and so, replication being in order, the
-        batch, also the entries an earlier attempt added; short of it -> NotReplicated."""
+        `wait_replicas`, `WAIT` follows on the same connection: it waits for the primary's
+        replication offset as of this connection's last command, so (replication being in
+        order) for the batch, also the entries an earlier attempt added; short of it ->
+        NotReplicated. Until WAIT confirms, the stored backlog still counts the batch (the
+        drain must not stop while the batch may yet vanish in a failover)."""
         client = await self.client()
         pipe = client.pipeline(transaction=False)
         for r in batch:
             await self._script(keys=[self.keys.stream, self.keys.produced(r.run_id)],
                                args=[r.order_id, r.run_id, r.payload, r.t_ns, KEEP_S],
                                client=pipe)
-        pipe.hset(self.keys.backlog, str(slot), backlog)
-        if self.wait_replicas:
-            pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
+        if not self.wait_replicas:
+            pipe.hset(self.keys.backlog, str(slot), backlog)
+            return [int(x) for x in (await pipe.execute())[:len(batch)]]
+        pipe.hset(self.keys.backlog, str(slot), backlog + len(batch))
+        pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)
         replies = await pipe.execute()
-        if self.wait_replicas:
-            acked = int(replies.pop())
-            if acked < self.wait_replicas:
-                raise NotReplicated(f"WAIT {self.wait_replicas} {self.wait_timeout_ms}: "
-                                    f"{acked} replica(s) confirmed")
+        if int(replies[-1]) < self.wait_replicas:
+            raise NotReplicated(f"WAIT {self.wait_replicas} {self.wait_timeout_ms}: "
+                                f"{replies[-1]} replica(s) confirmed")
+        await client.hset(self.keys.backlog, str(slot), backlog)  # confirmed: not counted
         return [int(x) for x in replies[:len(batch)]]
 
     async def set_backlog(self, slot: int, backlog: int) -> None:
