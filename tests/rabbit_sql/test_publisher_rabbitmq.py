@@ -49,7 +49,7 @@ def test_ack_is_ok_nack_and_unroutable_are_fail(servers: LocalPlatform, queue: s
         pub.routing_key = "no-such-queue"
         lost = pub.publish(4, b"{}")
         assert (lost.outcome, lost.error) == ("fail", "UnroutableError")
-        assert len(pub._pool) == 1  # one connection, reused throughout
+        assert pub.opened == 1  # one connection, reused throughout
     finally:
         pub.close()
     host, port = servers.resolve("${component:broker/amqp}").rsplit(":", 1)
@@ -103,16 +103,19 @@ def test_bad_settings_are_one_line_errors() -> None:
 def test_no_free_connection_within_the_timeout_is_fail_overloaded(
     servers: LocalPlatform, queue: str,
 ) -> None:
-    """At most `connections` open at once: a publish that waits past `timeout` for one sent
-    nothing (fail), and the next one, once a connection is free, goes through."""
+    """At most `connections` open at once: a publish that waits past `timeout` for a usable
+    one sent nothing (fail), and the next one, once a connection is free, goes through."""
     pub = publisher(servers.resolve("${component:broker/amqp}"), queue, connections=1)
     try:
-        assert pub._slots.acquire(timeout=1)  # another publish holds the only connection
+        assert pub.publish(0, b"{}").outcome == "ok"
+        draining = pub._active
+        draining.stale = True  # as after a confirm timeout, while others still wait on it
         started = time.monotonic()
-        waited = pub.publish(0, b"{}")
+        waited = pub.publish(1, b"{}")
         assert (waited.outcome, waited.error) == ("fail", "Overloaded")
         assert 0.9 < time.monotonic() - started < 5
-        pub._slots.release()
-        assert pub.publish(1, b"{}").outcome == "ok"
+        draining.retire()  # its last publish answered: it closes, its slot is free
+        assert pub.publish(2, b"{}").outcome == "ok"
+        assert pub.opened == 2
     finally:
         pub.close()
