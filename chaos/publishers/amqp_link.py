@@ -12,6 +12,7 @@ first publish happens, so `validate` stays light.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,7 @@ class Link:
         self.channel: Any = None
         self.pending: dict[int, tuple[str, AsyncResult]] = {}
         self.peak = 0  # most publishes awaiting a confirm at once
+        self.heard = time.monotonic()  # when the broker last confirmed anything (or opened)
         self._next_tag = 1
         self._returned: set[str] = set()  # message ids returned as unroutable
         self._on_gone = on_gone
@@ -65,14 +67,17 @@ class Link:
         self.peak = max(self.peak, len(self.pending))
         return waiter
 
-    def forget(self, waiter: AsyncResult) -> None:
-        """The publish of `waiter` timed out: the link takes no more publishes (a confirm that
-        never came may mean a stalled or broken stream) and closes once the rest is answered."""
+    def forget(self, waiter: AsyncResult, timeout: float) -> None:
+        """The publish of `waiter` got no confirm within `timeout`. If the broker confirmed
+        nothing else either, the stream is suspect (stalled, or bytes lost): the link takes no
+        more publishes and closes once the rest is answered. If other confirms came, the
+        broker is only slow, and a new connection would not help."""
         for tag, (_, each) in self.pending.items():
             if each is waiter:
                 del self.pending[tag]
                 break
-        self.stale = True
+        if time.monotonic() - self.heard >= timeout:
+            self.stale = True
         self._close_if_idle()
 
     def retire(self) -> None:
@@ -101,14 +106,18 @@ class Link:
         self.channel = channel
         channel.add_on_return_callback(self._returned_message)
         channel.add_on_close_callback(self._channel_closed)
-        channel.confirm_delivery(ack_nack_callback=self._confirm,
-                                 callback=lambda _frame: self.ready.set(None))
+        channel.confirm_delivery(ack_nack_callback=self._confirm, callback=self._confirming)
+
+    def _confirming(self, _frame: Any) -> None:
+        self.heard = time.monotonic()
+        self.ready.set(None)
 
     def _returned_message(self, _channel: Any, _method: Any, properties: Any, _body: Any) -> None:
         # the broker sends basic.return before the basic.ack of the same message
         self._returned.add(properties.message_id)
 
     def _confirm(self, frame: Any) -> None:
+        self.heard = time.monotonic()
         method = frame.method
         tags = [method.delivery_tag]
         if method.multiple:

@@ -3,12 +3,13 @@
 Classification follows what the broker may have seen: `ok` when it confirmed (basic.ack);
 `fail` when it certainly did not take the message (cannot connect, basic.nack, or returned as
 unroutable); `info` when the message may have reached it but no answer came (timeout, the
-connection lost after sending). One connection carries every publish of a load process, its
-confirms pipelined (chaos/publishers/amqp_link.py): each publish waits for its own delivery
-tag. A connection whose confirm timed out takes no new publishes (its stream is suspect): the
-next publish opens a fresh one, and the old one closes once its last publish is answered or
-timed out. At most `connections` are open at once; a publish that finds none usable within
-`timeout` sent nothing: `fail` with `Overloaded`.
+connection lost after sending). One connection carries every publish of a load process,
+its confirms pipelined (chaos/publishers/amqp_link.py): each publish waits for its own
+delivery tag. A connection on which a confirm timed out, with no other confirm for as long,
+takes no new publishes (its stream is suspect: stalled, or bytes lost); the next publish
+opens a fresh one, and the old one closes once its last publish is answered or timed out.
+At most `connections` are open at once; a publish that finds none usable within `timeout`
+sent nothing: `fail` with `Overloaded`.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ class RabbitMqPublisher:
         try:
             result: PublishResult = waiter.get(timeout=self.timeout)
         except gevent.Timeout:
-            link.forget(waiter)
+            link.forget(waiter, self.timeout)
             return PublishResult("info", PublishTimeout.__name__)
         return result
 
