@@ -26,6 +26,18 @@ from chaos.publishers.base import PublishResult
 _OK = PublishResult("ok")
 
 
+class _Connection(gevent_connection.GeventConnection):  # type: ignore[misc]
+    """pika's GeventConnection, writing a message's frames (method, header, body) as one
+    chunk: pika sends each buffered chunk with its own send(), and three system calls per
+    message were the load process's largest cost at 1,000/s."""
+
+    def _output_marshaled_frames(self, marshaled_frames: Any) -> None:
+        data = b"".join(marshaled_frames)
+        self.bytes_sent += len(data)
+        self.frames_sent += len(marshaled_frames)
+        self._adapter_emit_data(data)
+
+
 def shared_io() -> Any:
     """One pika I/O services adapter on this thread's gevent hub, for all of a publisher's
     connections (pika makes a pipe per adapter and its close() would destroy the hub's loop,
@@ -50,7 +62,7 @@ class Link:
         self._next_tag = 1
         self._returned: set[str] = set()  # message ids returned as unroutable
         self._on_gone = on_gone
-        self.conn = gevent_connection.GeventConnection(
+        self.conn = _Connection(
             params, on_open_callback=self._opened, on_open_error_callback=self._open_failed,
             on_close_callback=self._closed, custom_ioloop=io,
         )
