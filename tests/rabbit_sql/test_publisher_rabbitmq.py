@@ -49,7 +49,7 @@ def test_ack_is_ok_nack_and_unroutable_are_fail(servers: LocalPlatform, queue: s
         pub.routing_key = "no-such-queue"
         lost = pub.publish(4, b"{}")
         assert (lost.outcome, lost.error) == ("fail", "UnroutableError")
-        assert len(pub._pool) == 1  # one connection, reused throughout
+        assert pub.opened == 1  # one connection, reused throughout
     finally:
         pub.close()
     host, port = servers.resolve("${component:broker/amqp}").rsplit(":", 1)
@@ -103,16 +103,71 @@ def test_bad_settings_are_one_line_errors() -> None:
 def test_no_free_connection_within_the_timeout_is_fail_overloaded(
     servers: LocalPlatform, queue: str,
 ) -> None:
-    """At most `connections` open at once: a publish that waits past `timeout` for one sent
-    nothing (fail), and the next one, once a connection is free, goes through."""
+    """At most `connections` open at once: a publish that waits past `timeout` for a usable
+    one sent nothing (fail), and the next one, once a connection is free, goes through."""
     pub = publisher(servers.resolve("${component:broker/amqp}"), queue, connections=1)
     try:
-        assert pub._slots.acquire(timeout=1)  # another publish holds the only connection
+        assert pub.publish(0, b"{}").outcome == "ok"
+        draining = pub._active
+        draining.stale = True  # as after a confirm timeout, while others still wait on it
         started = time.monotonic()
-        waited = pub.publish(0, b"{}")
+        waited = pub.publish(1, b"{}")
         assert (waited.outcome, waited.error) == ("fail", "Overloaded")
         assert 0.9 < time.monotonic() - started < 5
-        pub._slots.release()
-        assert pub.publish(1, b"{}").outcome == "ok"
+        draining.retire()  # its last publish answered: it closes, its slot is free
+        assert pub.publish(2, b"{}").outcome == "ok"
+        assert pub.opened == 2
+    finally:
+        pub.close()
+
+
+def test_many_publishes_in_flight_on_one_connection(servers: LocalPlatform) -> None:
+    """Confirms are pipelined: 300 concurrent publishes (greenlets, as in the load processes)
+    share one connection, most of them waiting for their confirms at the same time, and each
+    gets its own ack; the broker holds every message once."""
+    import gevent
+
+    name = f"q-{uuid.uuid4().hex[:8]}"
+    address = servers.resolve("${component:broker/amqp}")
+    host, port = address.rsplit(":", 1)
+    conn = pika.BlockingConnection(pika.ConnectionParameters(host, int(port)))
+    channel = conn.channel()
+    channel.queue_declare(name, durable=True)
+    conn.close()  # idle during the greenlets' run: it would miss its heartbeats
+    pub = publisher(address, name, timeout="10s")
+    try:
+        jobs = [gevent.spawn(pub.publish, i, b"{}") for i in range(300)]
+        gevent.joinall(jobs, timeout=30)
+        assert [job.value.outcome for job in jobs] == ["ok"] * 300
+        assert pub.opened == 1
+        assert pub.peak_in_flight >= 100, pub.peak_in_flight
+    finally:
+        pub.close()
+    conn = pika.BlockingConnection(pika.ConnectionParameters(host, int(port)))
+    channel = conn.channel()
+    ids = []
+    while (got := channel.basic_get(name, auto_ack=True))[0] is not None:
+        ids.append(got[1].headers["order_id"])
+    channel.queue_delete(name)
+    conn.close()
+    assert sorted(ids) == list(range(300))
+
+
+def test_pipelined_confirms_reach_their_own_publish(servers: LocalPlatform, queue: str) -> None:
+    """With many in flight, each publish gets its own delivery tag's answer: the queue takes
+    3 (acks), the broker nacks the rest, and the unroutable ones are told apart."""
+    import gevent
+
+    pub = publisher(servers.resolve("${component:broker/amqp}"), queue)
+    try:
+        jobs = [gevent.spawn(pub.publish, i, b"{}") for i in range(6)]
+        gevent.joinall(jobs, timeout=10)
+        pub.routing_key = "no-such-queue"
+        lost = [gevent.spawn(pub.publish, i, b"{}") for i in range(6, 9)]
+        gevent.joinall(lost, timeout=10)
+        assert [(j.value.outcome, j.value.error) for j in jobs + lost] == (
+            [("ok", None)] * 3 + [("fail", "NackError")] * 3 + [("fail", "UnroutableError")] * 3
+        )
+        assert pub.opened == 1 and pub.peak_in_flight >= 3
     finally:
         pub.close()
