@@ -3,15 +3,15 @@ those that exist for a rarely-run code path show in their run data that they rea
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import yaml
 
 from chaos.formats.observations import read_document, to_lists
-from tests.e2e.runner import ROOT, run_experiment
+from tests.e2e.parallel import Runs, module_runs
+from tests.e2e.runner import ROOT
 
 # Experiments written for another pipeline (`target: rabbit-sql`) run in that pipeline's
 # own tests (tests/rabbit_sql/test_pipeline_e2e.py), which need its system packages.
@@ -98,16 +98,22 @@ def test_library_is_complete() -> None:
     assert wanted <= set(LIBRARY)
 
 
+@pytest.fixture(scope="module")
+def runs(request: pytest.FixtureRequest) -> Iterator[Runs]:
+    yield from module_runs(request, lambda params: (params["experiment"], None)
+                           if "experiment" in params else None)
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("experiment", LIBRARY)
-def test_correct_pipeline_passes(experiment: str, tmp_path: Path) -> None:
-    outcome = run_experiment(experiment, tmp_path / "run")
+def test_correct_pipeline_passes(experiment: str, runs: Runs) -> None:
+    outcome, run_dir = runs.get(experiment)
     assert outcome.exit_code == 0, outcome.explain()
     assert outcome.result["status"] == "passed"
     assert outcome.names(), "an experiment without verdicts proves nothing"
     assert all(v["ok"] for v in outcome.result["verdicts"])
     if experiment in REACHED:
-        observations = to_lists(read_document(tmp_path / "run" / "observations.json"))
+        observations = to_lists(read_document(run_dir / "observations.json"))
         assert REACHED[experiment](observations) > 0, (
             observations.get("fencing"), observations.get("consumers"),
             observations.get("broker"), observations.get("producers"))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.parallel import Runs, module_runs
 from tests.e2e.runner import ROOT, run_experiment
 
 MATRIX = [
@@ -46,15 +48,21 @@ BLAMED = {"no-fencing": ("pod.pause", "pod")}  # fault type and rule the offende
 REACHED = {"dead-letter-valid": "dead_lettered_valid"}
 
 
+@pytest.fixture(scope="module")
+def runs(request: pytest.FixtureRequest) -> Iterator[Runs]:
+    yield from module_runs(request, lambda params: (params["experiment"], params["bug"])
+                           if "bug" in params else None)
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize(("bug", "experiment", "verdict"), MATRIX)
-def test_bug_is_caught(bug: str, experiment: str, verdict: str, tmp_path: Path) -> None:
-    outcome = run_experiment(experiment, tmp_path / "run", bug=bug)
+def test_bug_is_caught(bug: str, experiment: str, verdict: str, runs: Runs) -> None:
+    outcome, run_dir = runs.get(experiment, bug)
     assert outcome.exit_code == 1, outcome.explain()
     assert outcome.result["status"] == "failed"
     assert verdict in outcome.failing(), outcome.explain()
     if bug in BLAMED:
-        plan = json.loads((tmp_path / "run" / "plan.json").read_text())
+        plan = json.loads((run_dir / "plan.json").read_text())
         types = {o["id"]: o["type"] for o in plan["occurrences"]}
         sample = outcome.verdict(verdict)["offenders"]["sample"]
         blamed = {(types.get(o["fault"]), o.get("blame")) for o in sample}

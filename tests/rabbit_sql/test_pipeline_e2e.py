@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.runner import RunOutcome, run_experiment
+from tests.e2e.parallel import Runs, module_runs
 from tests.system import require_package
 
 TARGET = "targets/rabbit-sql.yaml"
@@ -39,50 +36,12 @@ CAUGHT = [
 PARALLEL = int(os.environ.get("PIPECHAOS_RABBIT_SQL_PARALLEL", "3"))
 
 
-class Runs:
-    """The selected runs of this module, started together on first use, PARALLEL at a time,
-    each in its own directory (not under pytest's tmp_path, mode 0700: the servers' own
-    users must reach their data)."""
-
-    def __init__(self, wanted: list[tuple[str, str | None]]) -> None:
-        self.base = Path(tempfile.mkdtemp(prefix="pipechaos-rabbit-sql-"))
-        self.base.chmod(0o711)
-        self.pool = ThreadPoolExecutor(max_workers=PARALLEL)
-        self.futures: dict[tuple[str, str | None], Future[RunOutcome]] = {}
-        for key in wanted:
-            self.start(key)
-
-    def dir(self, key: tuple[str, str | None]) -> Path:
-        """The run's directory; its parent also holds the run's own lock directory, so that
-        runs side by side do not find the target busy."""
-        return self.base / f"{key[0].removesuffix('.yaml')}-{key[1] or 'correct'}" / "run"
-
-    def start(self, key: tuple[str, str | None]) -> Future[RunOutcome]:
-        if key not in self.futures:
-            self.futures[key] = self.pool.submit(
-                run_experiment, key[0], self.dir(key), bug=key[1], timeout=400, target=TARGET)
-        return self.futures[key]
-
-    def get(self, experiment: str, bug: str | None = None) -> tuple[RunOutcome, Path]:
-        key = (experiment, bug)
-        return self.start(key).result(), self.dir(key)
-
-
 @pytest.fixture(scope="module")
 def runs(request: pytest.FixtureRequest) -> Iterator[Runs]:
     require_package("rabbitmq-server", why="the rabbit-sql broker")
     require_package("postgresql", why="the rabbit-sql database")
-    wanted: list[tuple[str, str | None]] = []
-    for item in request.session.items:  # only the runs of the tests selected in this session
-        spec = getattr(item, "callspec", None)
-        if getattr(item, "module", None) is request.module and spec is not None:
-            wanted.append((spec.params["experiment"], spec.params.get("bug")))
-    result = Runs(wanted)
-    try:
-        yield result
-    finally:
-        result.pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(result.base, ignore_errors=True)
+    yield from module_runs(request, lambda params: (params["experiment"], params.get("bug")),
+                           parallel=PARALLEL, timeout=400, target=TARGET)
 
 
 def broker_log(run_dir: Path) -> str:
