@@ -106,7 +106,10 @@ def heavy_imports(args: list[str]) -> list[str]:
 
 
 def library_file() -> Path:
-    for candidate in sorted((ROOT / "experiments").glob("*.yaml")):
+    """experiments/broker-kill.yaml, the file the goal was set on (a pod fault, no proxy
+    fault); else the first library file that validates."""
+    named = ROOT / "experiments" / "broker-kill.yaml"
+    for candidate in [named, *sorted((ROOT / "experiments").glob("*.yaml"))]:
         ok = subprocess.run(
             [sys.executable, "-m", "chaos", "validate", str(candidate)],
             cwd=ROOT,

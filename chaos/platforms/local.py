@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import chaos
 from chaos.platforms.base import CertificateSwap, PlatformError, Pod
-from chaos.platforms.ports import HOST, free_port
 from chaos.platforms.reaper import Reaper
 from chaos.platforms.references import AddressBook, resolve_text, resolve_value, with_index
 from chaos.spec.models import ProxyServerUrl
@@ -169,6 +168,8 @@ class LocalPlatform:
         key = (pod.component, port, pod.index)
         if key not in self._book.ports:
             raise PlatformError(f"pod {pod.name} has no port named {port!r}")
+        from chaos.platforms.ports import HOST
+
         return f"http://{HOST}:{self._book.ports[key]}"
 
     @property
@@ -262,6 +263,8 @@ class LocalPlatform:
         return self.pods_dir / "data" / f"{component}-{index}"
 
     def _allocate(self) -> AddressBook:
+        from chaos.platforms.ports import HOST, free_port
+
         ports = {
             (c.name, port, i): free_port()
             for c in self.target.components
