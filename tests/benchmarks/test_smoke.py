@@ -29,7 +29,7 @@ EXPECT = {
 # the RabbitMQ / PostgreSQL ones on the shared servers: tests/rabbit_sql/test_bench_smoke.py
 OWN_SMOKE = {
     "checker_bench.py", "load_distributed.py", "report_bench.py", "k8s_pod_kill.py",
-    "sql_observer_bench.py", "rabbitmq_rate.py",
+    "sql_observer_bench.py", "rabbitmq_rate.py", "failover_loss.py",
 }
 BENCHMARKS = sorted(p.name for p in (ROOT / "benchmarks").glob("[!_]*.py"))
 
