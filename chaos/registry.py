@@ -113,6 +113,10 @@ probes: Registry[Probe] = Registry("probe", "pipechaos.probes")
 platforms: Registry[type[Platform]] = Registry("platform", "pipechaos.platforms")
 publishers: Registry[type[Publisher]] = Registry("publisher", "pipechaos.publishers")
 observers: Registry[type[Observer]] = Registry("observer", "pipechaos.observers")
+# A platform's offline target checks, apart from the platform, so `validate` does not import
+# the platform (its processes, clients, TLS); a platform without an entry here is loaded
+# and asked for `validate_target` instead.
+platform_checks: Registry[Any] = Registry("platform check", "pipechaos.platform_checks")
 
 ALL: dict[str, Registry[Any]] = {
     "faults": faults,

@@ -101,12 +101,18 @@ def _probe_members(out: _Out, target: TargetSpec) -> None:
 def _platform_problems(out: _Out, target: TargetSpec) -> None:
     """A platform class may check its own settings offline: `validate_target(target)` ->
     [(path, message)] (Kubernetes: namespace, address_mode, stable ordinals)."""
+    name = target.platform.type
+    if name not in registry.platforms:
+        out.add(("platform", "type"), registry.platforms.unknown(name))
+        return
     try:
-        platform: Any = registry.platforms.get(target.platform.type)
+        if name in registry.platform_checks:  # offline checks of their own: a light import
+            hook: Any = registry.platform_checks.get(name)
+        else:
+            hook = getattr(registry.platforms.get(name), "validate_target", None)
     except registry.RegistryError as exc:
         out.add(("platform", "type"), str(exc))
         return
-    hook = getattr(platform, "validate_target", None)
     if callable(hook):
         for path, message in hook(target):
             out.add(tuple(path), message)
@@ -322,3 +328,8 @@ def _add_field_first(out: _Out, base: Path, msg: str) -> None:
         path = base
         rest = msg
     out.add(path, rest if path != base else msg)
+
+
+def no_platform_checks(target: TargetSpec) -> list[tuple[tuple[str | int, ...], str]]:
+    """The local platform's offline checks: none beyond the common ones."""
+    return []

@@ -21,6 +21,7 @@ GROUPS = [
     "pipechaos.checks",
     "pipechaos.probes",
     "pipechaos.platforms",
+    "pipechaos.platform_checks",
     "pipechaos.publishers",
     "pipechaos.observers",
 ]
