@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+from chaos.observers.pod_documents import pod_documents
 
 SHUTDOWN = ("in_flight", "finished", "released")
 
@@ -36,13 +36,7 @@ def consumer_counts(raw: dict[str, str]) -> dict[str, Any]:
     shutdown = dict.fromkeys(SHUTDOWN, 0)
     tls: dict[str, int] = {}
     compensation: dict[str, dict[str, int]] = {}
-    for name in sorted(raw):
-        try:
-            doc = orjson.loads(raw[name])
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(doc, dict):
-            continue
+    for name, doc in pod_documents(raw).items():
         pod_paths = {str(p): _numbers(c) for p, c in (doc.get("paths") or {}).items()}
         pod_shutdown = _numbers(doc.get("shutdown"))
         pod_tls = _numbers(doc.get("tls"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+from chaos.observers.pod_documents import pod_documents
 
 
 def _flat(doc: dict[str, Any], prefix: str = "") -> dict[str, int]:
@@ -33,13 +33,7 @@ def producer_counts(raw: dict[str, str]) -> dict[str, Any]:
     """{pods: {name: {field: n}}, totals: {field: sum over pods}}; unreadable pods skipped."""
     pods: dict[str, dict[str, int]] = {}
     totals: dict[str, int] = {}
-    for name in sorted(raw):
-        try:
-            doc = orjson.loads(raw[name])
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(doc, dict):
-            continue
+    for name, doc in pod_documents(raw).items():
         pods[name] = _flat(doc)
         for key, value in pods[name].items():
             if key not in _LEVELS:
