@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from tests.daemon import running
 from tests.redisproc import free_port
 from tests.system import needs, require_package
 
@@ -68,30 +67,16 @@ def running_prometheus(scratch: Path, scrape: str, timeout_s: float = 30.0) -> I
         f"  - {{job_name: app, scrape_interval: 200ms, scrape_timeout: 150ms, "
         f"static_configs: [{{targets: ['{scrape}']}}]}}\n"
     )
-    log = (scratch / "prometheus.log").open("wb")
-    proc = subprocess.Popen(
-        [needs()["prometheus"].proof, f"--config.file={config}",
-         f"--storage.tsdb.path={scratch / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     query = urllib.parse.urlencode({"query": 'up{job="app"} == 1'})
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            with contextlib.suppress(OSError, ValueError):
-                if _get(f"{url}/api/v1/query?{query}")["data"]["result"]:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("prometheus did not scrape its target: "
-                                   + (scratch / "prometheus.log").read_text()[-800:])
-            time.sleep(0.1)
+
+    def scraped() -> bool:
+        return bool(_get(f"{url}/api/v1/query?{query}")["data"]["result"])
+
+    with running(
+        [needs()["prometheus"].proof, f"--config.file={config}",
+         f"--storage.tsdb.path={scratch / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+        scratch / "prometheus.log", scraped, "prometheus did not scrape its target",
+        timeout_s, poll_s=0.1,
+    ):  # fmt: skip
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()

@@ -4,12 +4,11 @@ through the official client's text parser."""
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.daemon import running
 from tests.redisproc import free_port
 from tests.system import needs, require_package
 
@@ -23,33 +22,18 @@ def running_gateway(scratch: Path, timeout_s: float = 15.0) -> Iterator[str]:
     require_package("prometheus-pushgateway", why="the Pushgateway metrics are read back")
     port = free_port()
     scratch.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as resp:
+            return bool(resp.status == 200)
+
+    with running(
         [needs()["prometheus-pushgateway"].proof, f"--web.listen-address=127.0.0.1:{port}",
          f"--persistence.file={scratch / 'pushgateway.db'}"],
-        stdout=subprocess.DEVNULL, stderr=(scratch / "pushgateway.log").open("wb"),
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("prometheus-pushgateway did not start: "
-                                   + (scratch / "pushgateway.log").read_text()[-500:])
-            time.sleep(0.05)
+        scratch / "pushgateway.log", ready, "prometheus-pushgateway did not start", timeout_s,
+    ):  # fmt: skip
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def read_back(url: str, prefix: str = "pipechaos_") -> Series:
