@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 PLUGINS = HERE / "plugins"
@@ -57,3 +58,29 @@ class Procs:
         )
         self.items.append(proc)
         return proc
+
+
+def run_stopped_in_prepare(tmp_path: Path, monkeypatch: Any, observer: dict[str, Any]) -> str:
+    """`pipechaos run` of the markers experiment with the test target's observer replaced
+    by `observer`, which cannot read its source: the run must stop in prepare (exit 3,
+    status error, no traceback, no fault applied). Returns the run's one-line reason."""
+    import json
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(FILES, work)
+    (work / "probe-value.txt").write_text("5")
+    monkeypatch.setenv("PIPECHAOS_LOCK_DIR", str(tmp_path / "locks"))
+    target = work / "targets" / "test.yaml"
+    text = target.read_text()
+    old = next(line for line in text.splitlines() if line.startswith("observer:"))
+    target.write_text(text.replace(old, f"observer: {json.dumps(observer)}"))
+    proc = run_cli(["run", "experiments/markers.yaml", "--run-dir", "r"], work)
+    assert proc.returncode == 3, proc.stderr
+    result = json.loads((work / "r" / "result.json").read_text())
+    assert result["status"] == "error"
+    assert "Traceback" not in proc.stderr + proc.stdout
+    events = [json.loads(x) for x in (work / "r" / "journal.jsonl").read_text().splitlines()]
+    assert {e["phase"] for e in events if e["event"] == "phase"} == {"prepare"}
+    assert not (work / "markers").exists()  # the marker fault would have written here
+    return str(result["reason"])

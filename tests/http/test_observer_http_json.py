@@ -4,7 +4,6 @@ an unreachable endpoint or a malformed body is one line in prepare()."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from chaos.observers.base import ObserverError
 from chaos.observers.http_json import HttpJsonObserver
 from chaos.platforms.ports import free_port
 from chaos.registry import observers
-from tests.core.core_helpers import FILES, run_cli
+from tests.core.core_helpers import run_stopped_in_prepare
 
 from .server import HttpServer
 
@@ -105,26 +104,11 @@ def test_bad_settings(settings: dict[str, Any], message: str) -> None:
 def test_unreachable_endpoint_exits_3_before_any_fault(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    work = tmp_path / "work"
-    shutil.copytree(FILES, work)
-    (work / "probe-value.txt").write_text("5")
-    monkeypatch.setenv("PIPECHAOS_LOCK_DIR", str(tmp_path / "locks"))
-    target = work / "targets" / "test.yaml"
     url = f"http://127.0.0.1:{free_port()}/state"
-    observer_ref = json.dumps({"type": "http-json", "settings": {"url": url}})
-    text = target.read_text()
-    old = next(line for line in text.splitlines() if line.startswith("observer:"))
-    target.write_text(text.replace(old, f"observer: {observer_ref}"))
-    proc = run_cli(["run", "experiments/markers.yaml", "--run-dir", "r"], work)
-    assert proc.returncode == 3, proc.stderr
-    result = json.loads((work / "r" / "result.json").read_text())
-    assert result["status"] == "error"
-    assert result["reason"].startswith(f"observer http-json: http-json observer cannot reach "
-                                       f"{url}: ConnectError")
-    assert "Traceback" not in proc.stderr + proc.stdout
-    events = [json.loads(x) for x in (work / "r" / "journal.jsonl").read_text().splitlines()]
-    assert {e["phase"] for e in events if e["event"] == "phase"} == {"prepare"}
-    assert not (work / "markers").exists()  # the marker fault would have written here
+    reason = run_stopped_in_prepare(
+        tmp_path, monkeypatch, {"type": "http-json", "settings": {"url": url}})
+    assert reason.startswith(f"observer http-json: http-json observer cannot reach "
+                             f"{url}: ConnectError")
 
 
 def test_the_documented_body_is_read(server: HttpServer, tmp_path: Path) -> None:

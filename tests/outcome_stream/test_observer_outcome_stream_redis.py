@@ -4,8 +4,6 @@ else is one line in prepare(), and a run stops there with exit 3 before any faul
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from chaos.observers.base import ObserverError
 from chaos.observers.outcome_stream import OutcomeStreamObserver
 from chaos.platforms.ports import free_port
 from chaos.registry import observers
-from tests.core.core_helpers import FILES, run_cli
+from tests.core.core_helpers import run_stopped_in_prepare
 
 EVENTS: list[dict[str, Any]] = [
     {"run_id": "run-9", "order_id": 2, "outcome": "dead_lettered", "redeliveries": 4,
@@ -139,24 +137,8 @@ def test_bad_settings(settings: dict[str, Any], message: str) -> None:
 def test_unreachable_server_exits_3_before_any_fault(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    work = tmp_path / "work"
-    shutil.copytree(FILES, work)
-    (work / "probe-value.txt").write_text("5")
-    monkeypatch.setenv("PIPECHAOS_LOCK_DIR", str(tmp_path / "locks"))
-    target = work / "targets" / "test.yaml"
     address = f"127.0.0.1:{free_port()}"
-    observer_ref = json.dumps({"type": "outcome-stream",
-                               "settings": {"redis": address, "stream": "outcomes"}})
-    text = target.read_text()
-    old = next(line for line in text.splitlines() if line.startswith("observer:"))
-    target.write_text(text.replace(old, f"observer: {observer_ref}"))
-    proc = run_cli(["run", "experiments/markers.yaml", "--run-dir", "r"], work)
-    assert proc.returncode == 3, proc.stderr
-    result = json.loads((work / "r" / "result.json").read_text())
-    assert result["status"] == "error"
-    assert result["reason"].startswith(f"observer outcome-stream: outcome-stream observer "
-                                       f"cannot reach redis {address} stream outcomes:")
-    assert "Traceback" not in proc.stderr + proc.stdout
-    events = [json.loads(x) for x in (work / "r" / "journal.jsonl").read_text().splitlines()]
-    assert {e["phase"] for e in events if e["event"] == "phase"} == {"prepare"}
-    assert not (work / "markers").exists()  # the marker fault would have written here
+    reason = run_stopped_in_prepare(tmp_path, monkeypatch, {
+        "type": "outcome-stream", "settings": {"redis": address, "stream": "outcomes"}})
+    assert reason.startswith(f"observer outcome-stream: outcome-stream observer "
+                             f"cannot reach redis {address} stream outcomes:")
