@@ -3,7 +3,6 @@ fail or info as the server answered, and the server received every `ok` order ex
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from chaos.load.history import read_history
 from chaos.load.launcher import LoadError, LoadGenerator
 from chaos.spec.models import Load
 from chaos.spec.structs import decode
+from tests.load.window import load_through
 
 from .server import HttpServer
 
@@ -22,17 +22,8 @@ ANSWERS: dict[int, int | str] = {0: 200, 1: 201, 2: 200, 3: 422, 4: 503, 5: 200,
 
 def test_locust_load_through_the_http_publisher(server: HttpServer, tmp_path: Path) -> None:
     server.plan = lambda order_id: ANSWERS[order_id % 7]
-    gen = LoadGenerator(decode(Load, {"rate": "100/s", "duration": "2s"}), "http",
-                        {"url": f"{server.url}/orders", "timeout": "500ms"},
-                        tmp_path / "run", "run-locust", seed=7)
-    try:
-        t0 = gen.start()
-        while time.time_ns() < t0 + 2e9:
-            gen.check()
-            time.sleep(0.1)
-        stats = gen.stop(10)
-    finally:
-        gen.close()
+    gen, stats = load_through("http", {"url": f"{server.url}/orders", "timeout": "500ms"},
+                              tmp_path / "run", "100/s", 2)
     assert stats["offered"] == 200
     h = read_history(gen.paths.run_dir)
     assert h.order_id.tolist() == list(range(200))

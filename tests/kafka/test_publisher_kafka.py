@@ -15,12 +15,10 @@ from typing import Any
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from chaos.load.launcher import LoadGenerator
 from chaos.platforms.ports import free_port
 from chaos.publishers.kafka import KafkaPublisher
 from chaos.registry import publishers
-from chaos.spec.models import Load
-from chaos.spec.structs import decode
+from tests.load.window import load_through
 
 from .conftest import Broker
 
@@ -116,17 +114,8 @@ def test_bad_settings_are_one_line(settings: dict[str, Any], message: str) -> No
 
 def test_locust_load_through_the_kafka_publisher(broker: Broker, tmp_path: Path) -> None:
     topic = f"t-{uuid.uuid4().hex[:8]}"
-    gen = LoadGenerator(decode(Load, {"rate": "100/s", "duration": "2s"}), "kafka",
-                        {"bootstrap": broker.address, "topic": topic}, tmp_path / "run",
-                        "run-locust", seed=7)
-    try:
-        t0 = gen.start()
-        while time.time_ns() < t0 + 2e9:
-            gen.check()
-            time.sleep(0.1)
-        stats = gen.stop(10)
-    finally:
-        gen.close()
+    _, stats = load_through("kafka", {"bootstrap": broker.address, "topic": topic},
+                            tmp_path / "run", "100/s", 2)
     assert stats["offered"] == 200
     assert stats["counts"]["ok"] == 200, stats["counts"]
     got = records(broker, topic, 200)

@@ -24,6 +24,7 @@ from chaos.spec.structs import decode
 
 from .conftest import RedisServer
 from .forwarder import TcpForwarder
+from .window import run_window
 
 pytestmark = pytest.mark.timeout(120)
 Make = Callable[..., LoadGenerator]
@@ -52,13 +53,6 @@ def make_load(tmp_path: Path) -> Iterator[Make]:
 
 def sleep_until(t_ns: float) -> None:
     time.sleep(max(0.0, (t_ns - time.time_ns()) / 1e9))
-
-
-def run_window(gen: LoadGenerator, t0: int, seconds: float) -> None:
-    """Wait out the load window, checking the processes like the runner does."""
-    while time.time_ns() < t0 + seconds * 1e9:
-        gen.check()
-        time.sleep(0.1)
 
 
 def done_records(run_dir: Path) -> np.ndarray[Any, Any]:

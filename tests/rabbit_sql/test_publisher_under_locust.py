@@ -10,10 +10,8 @@ from pathlib import Path
 import httpx
 import pika
 
-from chaos.load.launcher import LoadGenerator
 from chaos.platforms.local import LocalPlatform
-from chaos.spec.models import Load
-from chaos.spec.structs import decode
+from tests.load.window import load_through
 
 
 def test_locust_load_through_the_rabbitmq_publisher(
@@ -23,17 +21,8 @@ def test_locust_load_through_the_rabbitmq_publisher(
     host, port = servers.resolve("${component:broker/amqp}").rsplit(":", 1)
     conn = pika.BlockingConnection(pika.ConnectionParameters(host, int(port)))
     conn.channel().queue_declare(queue, durable=True)
-    gen = LoadGenerator(decode(Load, {"rate": "100/s", "duration": "3s"}), "rabbitmq",
-                        {"address": servers.resolve("${proxy:producer-broker}"),
-                         "routing_key": queue}, tmp_path / "run", "run-locust", seed=7)
-    try:
-        t0 = gen.start()
-        while time.time_ns() < t0 + 3e9:
-            gen.check()
-            time.sleep(0.1)
-        stats = gen.stop(10)
-    finally:
-        gen.close()
+    _, stats = load_through("rabbitmq", {"address": servers.resolve("${proxy:producer-broker}"),
+                                         "routing_key": queue}, tmp_path / "run", "100/s", 3)
     assert stats["offered"] == 300
     assert stats["counts"]["ok"] == 300, stats["counts"]
     # the achieved/offered rate is a benchmark's business (benchmarks/), not this test's
